@@ -1,0 +1,254 @@
+"""Child side of ``adrs.sandbox``: import one candidate program and call its entry function.
+
+Run as ``python -P -S _harness.py WORK_DIR SITE_DIR ENTRY N_CALLS CPU_S MEMORY_MB FILE_SIZE_MB
+MAX_PROCESSES``; WORK_DIR holds ``candidate.py`` and ``inputs.npz``. It moves there, sets its own rlimits
+before any candidate code runs, imports the candidate, calls ``ENTRY(**call)`` for each call (timing
+only that call), encodes every return value as JSON-safe data and writes ``result.json``. Progress
+lines go to ``progress`` so the parent can tell where a killed run was.
+
+This is a standalone script: stdlib and numpy only, never ``adrs`` (the candidate must not get the
+framework). It judges nothing; the parent decodes the result and the evaluator validates it.
+"""
+
+import faulthandler
+import json
+import os
+import resource
+import signal
+import sys
+import time
+import traceback
+import types
+
+perf_counter = time.perf_counter
+HARNESS_FILE = os.path.abspath(__file__)
+CANDIDATE_FILE = "candidate.py"
+MAX_DEPTH = 64
+TRACEBACK_LINES = 30
+ARRAY_DTYPES = frozenset(
+    ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
+    + ["float16", "float32", "float64"]
+)
+np = None  # numpy, imported after the limits are set
+
+
+class CpuLimit(BaseException):
+    """Raised by the SIGXCPU handler; a BaseException so a bare ``except Exception`` can't eat it."""
+
+
+class BadOutput(Exception):
+    def __init__(self, what: str, path: str = ""):
+        super().__init__(what)
+        self.what, self.path = what, path
+
+
+def set_limits(cpu_s: int, memory_mb: int, file_size_mb: int, max_processes: int) -> None:
+    mb = 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))  # SIGXCPU first, SIGKILL 1 s later
+    resource.setrlimit(resource.RLIMIT_AS, (memory_mb * mb, memory_mb * mb))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_mb * mb, file_size_mb * mb))
+    resource.setrlimit(resource.RLIMIT_NPROC, (max_processes, max_processes))
+
+
+def on_cpu_limit(signum, frame):
+    raise CpuLimit
+
+
+class Progress:
+    """Append-only progress log, unbuffered so it survives a SIGKILL."""
+
+    def __init__(self, path: str):
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+
+    def note(self, line: str) -> None:
+        os.write(self.fd, (line + "\n").encode())
+
+
+def format_exception(exc: BaseException) -> str:
+    """Traceback without the harness's own frames, last TRACEBACK_LINES lines."""
+    te = traceback.TracebackException.from_exception(exc)
+    pending = [te]
+    while pending:
+        t = pending.pop()
+        kept = [f for f in t.stack if os.path.abspath(f.filename) != HARNESS_FILE]
+        t.stack = traceback.StackSummary.from_list(kept)
+        pending += [c for c in (t.__cause__, t.__context__) if c is not None]
+    lines = "".join(te.format()).splitlines()
+    if len(lines) > TRACEBACK_LINES:
+        lines = ["  ... (earlier lines omitted)"] + lines[-TRACEBACK_LINES:]
+    return "\n".join(lines)
+
+
+def format_syntax_error(exc: SyntaxError) -> str:
+    where = f"line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "")
+    text = f"{type(exc).__name__} at {where}: {exc.msg}"
+    if exc.text:
+        caret = " " * max((exc.offset or 1) - 1, 0) + "^"
+        text += "\n    " + exc.text.rstrip("\n") + "\n    " + caret
+    return text
+
+
+def type_name(x: object) -> str:
+    t = type(x)
+    return t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
+
+
+def encode(x: object, depth: int = 0) -> object:
+    """Return ``x`` as JSON-safe data; arrays become {"__ndarray__", "dtype", "shape"}."""
+    if x is None or type(x) in (bool, int, float, str):
+        return x
+    if depth >= MAX_DEPTH:
+        raise BadOutput(f"a structure nested deeper than {MAX_DEPTH} levels")
+    if isinstance(x, np.ndarray):
+        if x.dtype.name not in ARRAY_DTYPES:
+            raise BadOutput(f"a numpy array of dtype {x.dtype}")
+        return {"__ndarray__": x.tolist(), "dtype": x.dtype.name, "shape": list(x.shape)}
+    if isinstance(x, np.generic):
+        if x.dtype.name not in ARRAY_DTYPES:
+            raise BadOutput(f"a numpy scalar of dtype {x.dtype}")
+        return x.item()
+    for base in (bool, int, float, str):  # subclasses such as IntEnum
+        if isinstance(x, base):
+            return base(x)
+    if isinstance(x, (list, tuple)):
+        return [encode_item(v, f"[{i}]", depth) for i, v in enumerate(x)]
+    if isinstance(x, dict):
+        return {encode_key(k): encode_item(v, f"[{k!r}]", depth) for k, v in x.items()}
+    raise BadOutput(f"a value of type {type_name(x)}")
+
+
+def encode_item(v: object, step: str, depth: int) -> object:
+    try:
+        return encode(v, depth + 1)
+    except BadOutput as e:
+        raise BadOutput(e.what, step + e.path) from None
+
+
+def encode_key(k: object) -> str:
+    if not isinstance(k, str):
+        raise BadOutput(f"a dict key of type {type_name(k)} (keys must be str)")
+    if k == "__ndarray__":
+        raise BadOutput("a dict key '__ndarray__' (reserved)")
+    return str(k)
+
+
+def load_candidate() -> types.ModuleType:
+    with open(CANDIDATE_FILE, encoding="utf-8") as f:
+        source = f.read()
+    code = compile(source, CANDIDATE_FILE, "exec")  # SyntaxError propagates
+    module = types.ModuleType("candidate")
+    module.__file__ = os.path.abspath(CANDIDATE_FILE)
+    sys.modules["candidate"] = module
+    exec(code, module.__dict__)
+    return module
+
+
+def find_entry(module: types.ModuleType, entry: str):
+    fn = getattr(module, entry, None)
+    if fn is None:
+        defined = sorted(k for k, v in vars(module).items() if callable(v) and not k.startswith("_"))
+        return None, f"The program defines no `{entry}`. Callables defined: {defined or 'none'}."
+    if not callable(fn):
+        return None, f"`{entry}` is a {type_name(fn)}, not a function."
+    return fn, ""
+
+
+def group_inputs(n_calls: int):
+    """Keyword names per call; values are loaded lazily so every call reads a fresh copy."""
+    inputs = np.load("inputs.npz", allow_pickle=False)
+    names = [[] for _ in range(n_calls)]
+    for key in inputs.files:
+        index, name = key.split("/", 1)
+        names[int(index)].append(name)
+    return inputs, names
+
+
+def run_calls(fn, n_calls: int, progress: Progress) -> dict:
+    inputs, names = group_inputs(n_calls)
+    outputs, times = [], []
+    for i in range(n_calls):
+        kwargs = {name: inputs[f"{i}/{name}"] for name in names[i]}
+        progress.note(f"start {i}")
+        t0 = perf_counter()
+        value = fn(**kwargs)
+        dt = perf_counter() - t0
+        del kwargs
+        try:
+            outputs.append(encode(value))
+        except BadOutput as e:
+            where = f"result{e.path}" if e.path else "the result"
+            msg = f"Call {i + 1} of {n_calls} returned {e.what} (at {where})."
+            return {"status": "bad_output", "error": msg, "call_times": times + [dt]}
+        times.append(dt)
+        progress.note(f"done {i} {dt!r}")
+    return {"status": "ok", "outputs": outputs, "call_times": times}
+
+
+def run(entry: str, n_calls: int, progress: Progress) -> dict:
+    try:
+        module = load_candidate()
+    except SyntaxError as e:
+        return {"status": "syntax_error", "error": format_syntax_error(e)}
+    progress.note("imported")
+    fn, problem = find_entry(module, entry)
+    if fn is None:
+        return {"status": "error", "error": problem}
+    return run_calls(fn, n_calls, progress)
+
+
+def guarded_run(entry: str, n_calls: int, progress: Progress) -> dict:
+    try:
+        return run(entry, n_calls, progress)
+    except CpuLimit:
+        return {"status": "timeout", "error": "cpu"}
+    except MemoryError as e:
+        return {"status": "memory", "error": format_exception(e)}
+    except Exception as e:
+        return {"status": "error", "error": format_exception(e)}
+
+
+def write_result(result: dict, cap_bytes: int) -> None:
+    try:
+        text = json.dumps(result, allow_nan=True)
+    except (ValueError, RecursionError) as e:  # e.g. a Python int too large for str()
+        text = json.dumps({"status": "bad_output", "error": f"Result not serialisable: {e}"})
+    if len(text) > cap_bytes:
+        mb = 1024 * 1024
+        msg = f"The return values take {len(text) / mb:.1f} MB as JSON (limit {cap_bytes // mb} MB)."
+        text = json.dumps({"status": "bad_output", "error": msg})
+    with open("result.json.tmp", "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace("result.json.tmp", "result.json")
+
+
+def flush_std_streams() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
+def main(argv: list[str]) -> None:
+    global np
+    faulthandler.enable()  # a Python traceback on stderr if the candidate segfaults
+    work_dir, site_dir, entry, n_calls, cpu_s, memory_mb, file_size_mb, max_processes = argv
+    os.chdir(work_dir)
+    set_limits(int(cpu_s), int(memory_mb), int(file_size_mb), int(max_processes))
+    signal.signal(signal.SIGXCPU, on_cpu_limit)
+    sys.dont_write_bytecode = True
+    sys.path.append(site_dir)
+    import numpy
+
+    np = numpy
+    progress = Progress("progress")
+    progress.note("started")
+    result = guarded_run(entry, int(n_calls), progress)
+    flush_std_streams()
+    write_result(result, cap_bytes=int(file_size_mb) * 1024 * 1024)
+    os._exit(0)  # skip atexit hooks and non-daemon threads of the candidate
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,85 @@
+"""Start or resume a campaign: the run row, the proposer, the limits, the database and Ray.
+
+The CLI calls these and then ``adrs.evolve.evolve``. Everything that can be checked before Ray
+starts (problem, config, model keys, database URL) is checked first, so bad input fails in
+well under a second with a message that names the problem.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from adrs.config import RunConfig, load_run_config
+from adrs.db import store
+from adrs.db.models import Run
+from adrs.evolve import Campaign, with_budget
+from adrs.problem import ProblemSpec, load_problem
+from adrs.prompt import check_templates
+from adrs.proposer import Proposer, make_proposer
+from adrs.sandbox import isolation_level
+
+
+def start_ray(workers: int) -> None:
+    """Start a local Ray session with ``workers`` CPUs (no-op when one is already running)."""
+    import ray
+
+    if not ray.is_initialized():
+        os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+        ray.init(num_cpus=workers, include_dashboard=False, logging_level=logging.ERROR,
+                 log_to_driver=False)
+
+
+def new_run_id(problem: str) -> str:
+    return f"{problem}-{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def checked_proposer(config: RunConfig, spec: ProblemSpec) -> Proposer:
+    """The configured proposer, after checking its keys and (for LLMs) the prompt templates."""
+    proposer = make_proposer(config.llm, spec.mutator)
+    if proposer.uses_prompt:
+        check_templates(config.prompt.templates, config.prompt.template_dir)
+    return proposer
+
+
+def new_campaign(problem: str, config: RunConfig) -> Campaign:
+    """Create the run (database row and folder) for ``problem``; Ray is not started here."""
+    spec = load_problem(problem)
+    proposer = checked_proposer(config, spec)
+    run_id = new_run_id(spec.name)
+    runs_dir = Path(config.db.runs_dir)
+    if config.db.url:
+        url = config.db.url
+    else:
+        (runs_dir / run_id).mkdir(parents=True, exist_ok=True)
+        url = store.sqlite_url(runs_dir, run_id)
+    engine = store.open_engine(url)
+    with Session(engine) as session:
+        session.add(Run(id=run_id, problem=spec.name, problem_root=str(spec.root),
+                        config=config.to_dict(), seed=config.evolution.seed,
+                        proposer=config.llm.model or "mutator", isolation=isolation_level(),
+                        objective=spec.objective, direction=spec.direction))
+        session.commit()
+    return Campaign(spec, config, run_id, engine, proposer, spec.limits_with(config.sandbox))
+
+
+def resume_campaign(run_ref: str | None, runs_dir: Path, db_url: str | None,
+                    budget: int | None) -> Campaign:
+    """Reopen a run (default: the newest) with its stored config, optionally a new budget."""
+    url, run_id = store.locate_run(runs_dir, db_url, run_ref)
+    engine = store.open_engine(url)
+    with Session(engine) as session:
+        run = session.get(Run, run_id)
+        assert run is not None
+        config = with_budget(load_run_config(base=run.config), budget)
+        spec = load_problem(run.problem_root if Path(run.problem_root).is_dir() else run.problem)
+        proposer = checked_proposer(config, spec)
+        run.status, run.stop_reason, run.config = "running", "", config.to_dict()
+        run.isolation = isolation_level()
+        session.commit()
+    return Campaign(spec, config, run_id, engine, proposer, spec.limits_with(config.sandbox))

@@ -1,0 +1,193 @@
+"""Browsing commands: ``runs``, ``problems``, ``best``, ``show``, ``lineage``.
+
+They read the database and the problem folders only; they never import ray or litellm and never
+write to the database (a campaign may be writing it right now).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from adrs.cli.common import DbUrl, RunsDir, console, fmt_score, fmt_seconds, friendly_errors
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from adrs.db.models import Run
+
+app = typer.Typer()
+
+RunOption = Annotated[str | None, typer.Option("--run", help="Run id (default: the newest run).")]
+
+
+def _open_run(runs_dir: Path, db: str | None, run_id: str | None) -> tuple[Session, Run]:
+    from sqlalchemy.orm import Session
+
+    from adrs.db import store
+    from adrs.db.models import Run
+
+    url, found = store.locate_run(runs_dir, db, run_id)
+    session = Session(store.open_engine(url, create=False))
+    run = session.get(Run, found)
+    if run is None:
+        raise store.DatabaseError(f"no run {found} in {url}")
+    return session, run
+
+
+@app.command()
+@friendly_errors
+def runs(db: DbUrl = None, runs_dir: RunsDir = Path("runs"),
+         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List runs, newest first."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from adrs.db import store
+    from adrs.db.models import Run
+
+    urls = [db] if db else [store.sqlite_url(runs_dir, p.name) for p in store.run_dirs(runs_dir)]
+    summaries = []
+    for url in urls:
+        with Session(store.open_engine(url, create=False)) as session:
+            for run in session.scalars(select(Run).order_by(Run.created_at.desc())):
+                summaries.append(store.summarize_run(session, run))
+    if as_json:
+        console.print_json(json.dumps([s.__dict__ for s in summaries]))
+        return
+    table = Table(title=f"runs ({db or runs_dir})")
+    for column in ("run", "problem", "proposer", "status", "programs", "valid", "best", "spend",
+                   "elapsed"):
+        table.add_column(column)
+    for s in summaries:
+        table.add_row(s.id, s.problem, s.proposer, s.status, str(s.programs), str(s.valid),
+                      fmt_score(s.best_score), f"${s.cost_usd:.2f}", fmt_seconds(s.elapsed_s))
+    console.print(table)
+
+
+@app.command()
+@friendly_errors
+def problems() -> None:
+    """List the built-in problems."""
+    from adrs.problem import load_problem, problem_dirs
+
+    table = Table(title="built-in problems")
+    for column in ("name", "objective", "baselines", "description"):
+        table.add_column(column)
+    for name, path in problem_dirs().items():
+        spec = load_problem(str(path))
+        table.add_row(name, f"{spec.objective} ({spec.direction})", ", ".join(spec.baselines),
+                      spec.description.splitlines()[0])
+    console.print(table)
+
+
+@app.command()
+@friendly_errors
+def best(
+    run_id: Annotated[str | None, typer.Argument(help="Run id (default: the newest run).")] = None,
+    output: Annotated[Path | None, typer.Option(help="Write the best program to this file.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    split: Annotated[str, typer.Option(help="validation or holdout.")] = "validation",
+    db: DbUrl = None,
+    runs_dir: RunsDir = Path("runs"),
+) -> None:
+    """The best program of a run, scored on validation instances next to the baselines."""
+    from adrs.cli.report_view import print_report
+    from adrs.db import store
+    from adrs.problem import load_problem
+    from adrs.report import best_report
+
+    if split not in ("validation", "holdout"):
+        raise typer.BadParameter("split must be 'validation' or 'holdout'")
+    session, run = _open_run(runs_dir, db, run_id)
+    with session:
+        spec = load_problem(run.problem_root if Path(run.problem_root).is_dir() else run.problem)
+        report = best_report(session, run, spec, split)  # type: ignore[arg-type]
+        if output is not None:
+            output.write_text(store.get_program(session, report.program_id).code)
+        if as_json:
+            print(json.dumps(report.to_dict(), indent=2))
+        else:
+            print_report(report, session, show_code=output is None)
+            if output is not None:
+                console.print(f"wrote program #{report.program_id} to {output}")
+
+
+@app.command()
+@friendly_errors
+def show(
+    program_id: Annotated[int, typer.Argument(help="Program id (see `adrs lineage`).")],
+    run_id: RunOption = None,
+    prompt: Annotated[bool, typer.Option(help="Also print the prompt that produced it.")] = False,
+    db: DbUrl = None,
+    runs_dir: RunsDir = Path("runs"),
+) -> None:
+    """One program: status, score, metrics, feedback and code."""
+    from rich.syntax import Syntax
+
+    from adrs.db import store
+
+    session, run = _open_run(runs_dir, db, run_id)
+    with session:
+        p = store.get_program(session, program_id, run.id)
+        console.print(f"[bold]program #{p.id}[/] run {run.id} candidate {p.seq} island {p.island} "
+                      f"generation {p.generation} parent {p.parent_id or '—'}")
+        console.print(f"kind {p.kind}  proposer {p.proposer}{' ' + p.model if p.model else ''}  "
+                      f"status {p.status}  score {fmt_score(p.score)}  "
+                      f"eval {p.eval_s:.2f}s (candidate {p.runtime_s:.3f}s)")
+        if p.note:
+            console.print(f"note: {p.note}")
+        if p.metrics:
+            console.print("metrics: " + ", ".join(f"{k}={_short(v)}" for k, v in p.metrics.items()))
+        if p.feedback:
+            console.print(f"feedback:\n{p.feedback}")
+        console.print(Syntax(p.code, "python"))
+        if prompt and p.prompt:
+            console.print(f"[bold]prompt[/]\n{p.prompt}", markup=True)
+
+
+@app.command()
+@friendly_errors
+def lineage(
+    program_id: Annotated[int | None, typer.Argument(help="Program id (default: the run's best).")] = None,
+    run_id: RunOption = None,
+    diffs: Annotated[bool, typer.Option(help="Print each step's diff.")] = True,
+    db: DbUrl = None,
+    runs_dir: RunsDir = Path("runs"),
+) -> None:
+    """A program's ancestors from the seed, with score changes and diffs."""
+    from rich.syntax import Syntax
+
+    from adrs.db import store
+
+    session, run = _open_run(runs_dir, db, run_id)
+    with session:
+        if program_id is None:
+            top = store.best_program(session, run.id, run.direction)
+            if top is None:
+                raise store.DatabaseError(f"run {run.id} has no correct program yet")
+            program_id = top.id
+        store.get_program(session, program_id, run.id)
+        chain = store.lineage(session, program_id)
+        table = Table(title=f"lineage of program #{program_id} ({run.objective}, {run.direction})")
+        for column in ("id", "candidate", "kind", "status", "score", "Δ vs parent", "note"):
+            table.add_column(column)
+        previous = None
+        for p in chain:
+            delta = "" if previous is None or p.score is None else f"{p.score - previous:+.3f}"
+            table.add_row(str(p.id), str(p.seq), p.kind, p.status, fmt_score(p.score), delta,
+                          p.note[:60])
+            previous = p.score if p.score is not None else previous
+        console.print(table)
+        if diffs:
+            for p in chain[1:]:
+                console.print(f"\n[bold]#{p.id}[/] ({p.kind}, {fmt_score(p.score)})")
+                console.print(Syntax(p.diff or "(no diff)", "diff"))
+
+
+def _short(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

@@ -1,0 +1,46 @@
+"""Shared CLI pieces: the console, option types and turning known errors into clear messages."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from adrs.config import ConfigError
+from adrs.errors import CampaignError, DatabaseError
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Folder holding one sub-folder per run.")]
+DbUrl = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL instead of the per-run SQLite file.")]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly_errors(func: F) -> F:
+    """Print configuration, database and campaign errors as one clear message (exit code 2)."""
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (ConfigError, DatabaseError, CampaignError) as err:
+            err_console.print(f"[bold red]error:[/] {err}", markup=True, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def fmt_score(score: float | None, digits: int = 3) -> str:
+    return "—" if score is None else f"{score:.{digits}f}"
+
+
+def fmt_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}m{secs:02d}s" if minutes else f"{seconds:.1f}s"

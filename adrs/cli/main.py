@@ -1,0 +1,20 @@
+"""The ``adrs`` entry point: assembles the command groups."""
+
+from __future__ import annotations
+
+import typer
+
+from adrs.cli import browse, run
+
+app = typer.Typer(
+    name="adrs",
+    help="AI-Driven Research for Systems: evolve algorithms against trusted evaluators.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(run.app)
+app.add_typer(browse.app)
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,40 @@
+"""Rendering of a BestReport (shared by ``adrs run`` and ``adrs best``)."""
+
+from __future__ import annotations
+
+from rich.syntax import Syntax
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from adrs.cli.common import console, fmt_score
+from adrs.db.store import get_program
+from adrs.report import BestReport
+
+SHOWN_METRICS = 4
+
+
+def print_report(report: BestReport, session: Session, show_code: bool) -> None:
+    best = get_program(session, report.program_id)
+    if show_code:
+        console.print(f"\n[bold]best program[/] #{best.id} (candidate {best.seq}, generation "
+                      f"{best.generation}, train {report.objective} {fmt_score(best.score)})")
+        console.print(Syntax(best.code, "python", line_numbers=False))
+    table = Table(title=f"{report.split} instances — {report.objective} ({report.direction})")
+    table.add_column("program")
+    table.add_column("status")
+    table.add_column(report.objective, justify="right")
+    extra = [k for k in (report.row("best").metrics if report.row("best") else {})
+             if k != report.objective][:SHOWN_METRICS]
+    for key in extra:
+        table.add_column(key, justify="right")
+    for row in report.rows:
+        name = f"best (#{report.program_id})" if row.name == "best" else row.name
+        values = [_cell(row.metrics.get(key)) for key in extra]
+        table.add_row(name, row.status, fmt_score(row.score), *values)
+    console.print(table)
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return "—" if value is None else str(value)

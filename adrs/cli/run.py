@@ -1,0 +1,129 @@
+"""``adrs run`` and ``adrs resume``: start or continue a campaign with a live progress display,
+then print the best program and how it compares with the baselines on validation instances."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from adrs.cli.common import DbUrl, RunsDir, console, fmt_score, fmt_seconds, friendly_errors
+from adrs.config import load_run_config
+
+if TYPE_CHECKING:
+    from adrs.evolve import Campaign
+    from adrs.evolve import Progress as LoopProgress
+
+app = typer.Typer()
+
+
+@app.command()
+@friendly_errors
+def run(
+    problem: Annotated[str, typer.Argument(help="Built-in problem (see `adrs problems`) or a folder.")],
+    budget: Annotated[int | None, typer.Option(help="Candidates to evaluate after the seed.")] = None,
+    model: Annotated[str | None, typer.Option(help="litellm model string; default: offline mutator.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed; same seed, same lineage offline.")] = None,
+    config: Annotated[Path | None, typer.Option(help="Run config YAML (sections llm, prompt, "
+                                                     "evolution, sandbox, db).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Evaluations in parallel.")] = None,
+    max_time: Annotated[float | None, typer.Option("--max-time", help="Wall-time budget, seconds.")] = None,
+    budget_usd: Annotated[float | None, typer.Option("--budget-usd", help="LLM spend budget.")] = None,
+    db: DbUrl = None,
+    runs_dir: RunsDir = Path("runs"),
+) -> None:
+    """Start a campaign on PROBLEM."""
+    from adrs.campaign import new_campaign
+
+    overrides = {
+        "evolution": {"budget": budget, "seed": seed, "workers": workers, "max_time_s": max_time,
+                      "budget_usd": budget_usd},
+        "llm": {"model": model},
+        "db": {"url": db, "runs_dir": str(runs_dir)},
+    }
+    campaign = new_campaign(problem, load_run_config(config, overrides))
+    _drive(campaign)
+
+
+@app.command()
+@friendly_errors
+def resume(
+    run_id: Annotated[str | None, typer.Argument(help="Run id (default: the newest run).")] = None,
+    budget: Annotated[int | None, typer.Option(help="New candidate budget (total).")] = None,
+    db: DbUrl = None,
+    runs_dir: RunsDir = Path("runs"),
+) -> None:
+    """Continue an interrupted or finished run where it stopped."""
+    from adrs.campaign import resume_campaign
+
+    _drive(resume_campaign(run_id, runs_dir, db, budget))
+
+
+def _drive(campaign: Campaign) -> None:
+    """Start Ray, run the loop with a live display, then report on validation instances."""
+    from sqlalchemy.orm import Session
+
+    from adrs.campaign import start_ray
+    from adrs.cli.report_view import print_report
+    from adrs.db.models import Run
+    from adrs.evolve import evolve
+    from adrs.report import best_report
+
+    evolution = campaign.config.evolution
+    with Session(campaign.engine) as session:
+        run = session.get(Run, campaign.run_id)
+        assert run is not None
+        console.print(f"[bold]run[/] {run.id}  problem [bold]{run.problem}[/]  proposer "
+                      f"{run.proposer}  budget {evolution.budget}  workers {evolution.workers}  "
+                      f"seed {evolution.seed}")
+        console.print(f"sandbox isolation: {run.isolation}")
+        console.print(f"database: {campaign.engine.url.render_as_string(hide_password=True)}")
+    console.print("starting Ray ...")
+    start_ray(evolution.workers)
+    with _live_progress(campaign) as on_progress:
+        campaign.on_progress = on_progress
+        try:
+            reason = asyncio.run(evolve(campaign))
+        except KeyboardInterrupt:
+            console.print(f"[yellow]interrupted[/]: finished work is saved; continue with "
+                          f"`adrs resume {campaign.run_id}`")
+            raise typer.Exit(130) from None
+    console.print(f"stopped: {reason}")
+    with Session(campaign.engine) as session:
+        run = session.get(Run, campaign.run_id)
+        assert run is not None
+        report = best_report(session, run, campaign.spec, "validation", save=True,
+                             threads=evolution.workers)
+        print_report(report, session, show_code=True)
+
+
+class _live_progress:
+    """Context manager yielding a callback that renders loop Progress values with rich."""
+
+    def __init__(self, campaign: Campaign) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.campaign = campaign
+        self.bar = Progress(TextColumn("[bold]candidates"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[stats]}"), TimeElapsedColumn(),
+                            TextColumn("ETA {task.fields[eta]}"), console=console)
+
+    def __enter__(self):  # noqa: ANN204 - returns the callback
+        self.bar.start()
+        budget = self.campaign.config.evolution.budget
+        self.task = self.bar.add_task("evolve", total=budget, stats="", eta="—")
+        return self.update
+
+    def update(self, p: LoopProgress) -> None:
+        valid = f"valid {100 * p.valid / p.done:.0f}%" if p.done else "valid —"
+        spec = self.campaign.spec
+        baselines = "  ".join(f"{name} {fmt_score(score)}" for name, score in p.baselines.items())
+        cost = f"  ${p.cost_usd:.2f}" if p.cost_usd else ""
+        stats = f"{valid}  best {spec.objective} {fmt_score(p.best_score)}  vs {baselines}{cost}"
+        self.bar.update(self.task, completed=p.done, total=p.budget, stats=stats,
+                        eta=fmt_seconds(p.eta_s))
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()

@@ -1,0 +1,152 @@
+"""ProblemSpec: one problem folder (problem.yaml, seed program, baselines) read and validated.
+
+A problem folder holds ``problem.yaml``, the seed program (with EVOLVE-BLOCK markers) and baseline
+programs. Built-in problems live in ``problems/``; a path to any folder works too. This module reads
+and checks the files; it does not evaluate programs (see ``adrs.evaluation``) or import ray.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from adrs.config import ConfigError, SandboxConfig, check_keys, require
+from adrs.resources import builtin_dir, import_package_from_dir
+from adrs.sandbox import Limits
+
+EVOLVE_START = "# EVOLVE-BLOCK-START"
+EVOLVE_END = "# EVOLVE-BLOCK-END"
+
+
+@dataclass(frozen=True)
+class ProblemSpec:
+    name: str
+    root: Path  # the problem folder
+    description: str
+    signature: str  # the program contract shown to the LLM, e.g. "schedule(p, d) -> job order"
+    entry: str  # entry function name
+    evaluator: str  # evaluator name (a folder in evaluators/) or a path
+    objective: str  # metric used as the selection score
+    direction: str  # "minimize" | "maximize"
+    seed_program: Path
+    baselines: dict[str, Path]
+    instances: dict[str, Any]  # evaluator-specific description of the train/validation/holdout sets
+    limits: Limits
+    mutator: dict[str, Any] = field(default_factory=dict)  # vocabulary for the offline mutator
+    compare_with: tuple[str, ...] = ()  # baselines shown in progress and reports
+
+    @property
+    def seed_code(self) -> str:
+        return self.seed_program.read_text()
+
+    def better(self, a: float | None, b: float | None) -> bool:
+        """True when score ``a`` is strictly better than ``b`` (None is worst)."""
+        if a is None:
+            return False
+        if b is None:
+            return True
+        return a < b if self.direction == "minimize" else a > b
+
+    def limits_with(self, overrides: SandboxConfig) -> Limits:
+        """The problem's sandbox limits with a run config's non-None overrides applied."""
+        changes = {k: v for k, v in dataclasses.asdict(overrides).items() if v is not None}
+        return dataclasses.replace(self.limits, **changes)
+
+    def fitness(self, score: float) -> float:
+        """Score mapped so that larger is better (for selection)."""
+        return -score if self.direction == "minimize" else score
+
+    @cached_property
+    def evaluator_dir(self) -> Path:
+        path = Path(self.evaluator)
+        if not path.is_absolute():
+            local = self.root / self.evaluator
+            path = local if local.is_dir() else builtin_dir("evaluators") / self.evaluator
+        if not (path / "__init__.py").is_file():
+            raise ConfigError(f"{self.root / 'problem.yaml'}: evaluator {self.evaluator!r}: "
+                              f"no evaluator package at {path}")
+        return path
+
+    def load_evaluator(self) -> Any:
+        """Import the evaluator package and build it for this problem's instance sets."""
+        module = import_package_from_dir(self.evaluator_dir, f"adrs_evaluator_{self.evaluator_dir.name}")
+        return module.make_evaluator(self.instances, problem_root=self.root)
+
+
+def problem_dirs() -> dict[str, Path]:
+    """Built-in problems by name."""
+    root = builtin_dir("problems")
+    return {p.name: p for p in sorted(root.iterdir()) if (p / "problem.yaml").is_file()}
+
+
+def load_problem(name_or_path: str) -> ProblemSpec:
+    """Read a built-in problem by name, or a problem folder by path. Errors name the bad field."""
+    path = Path(name_or_path)
+    if not (path / "problem.yaml").is_file():
+        known = problem_dirs()
+        if name_or_path not in known:
+            raise ConfigError(f"unknown problem {name_or_path!r}; built-in problems: "
+                              f"{', '.join(known) or 'none'} (or give a folder with problem.yaml)")
+        path = known[name_or_path]
+    return parse_problem(path.resolve())
+
+
+def parse_problem(root: Path) -> ProblemSpec:
+    source = root / "problem.yaml"
+    try:
+        raw = yaml.safe_load(source.read_text())
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{source}: not valid YAML: {err}") from err
+    where = str(source)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping at the top level")
+    check_keys(raw, where, {"name", "description", "signature", "entry", "evaluator", "objective",
+                            "seed_program", "baselines", "instances", "limits", "mutator",
+                            "compare_with"})
+    objective = require(raw, "objective", dict, where)
+    check_keys(objective, f"{where}: objective", {"metric", "direction"})
+    direction = require(objective, "direction", str, f"{where}: objective")
+    if direction not in ("minimize", "maximize"):
+        raise ConfigError(f"{where}: objective.direction must be 'minimize' or 'maximize', "
+                          f"not {direction!r}")
+    seed = root / require(raw, "seed_program", str, where)
+    if not seed.is_file():
+        raise ConfigError(f"{where}: seed_program: file {seed} does not exist")
+    seed_text = seed.read_text()
+    if EVOLVE_START not in seed_text or EVOLVE_END not in seed_text:
+        raise ConfigError(f"{where}: seed_program {seed.name} has no {EVOLVE_START} / {EVOLVE_END} block")
+    baselines = {}
+    for name, rel in (raw.get("baselines") or {}).items():
+        file = root / str(rel)
+        if not file.is_file():
+            raise ConfigError(f"{where}: baselines.{name}: file {file} does not exist")
+        baselines[str(name)] = file
+    compare_with = tuple(raw.get("compare_with") or ())
+    for name in compare_with:
+        if name not in baselines:
+            raise ConfigError(f"{where}: compare_with: {name!r} is not one of the baselines")
+    limits_raw = raw.get("limits") or {}
+    if not isinstance(limits_raw, dict):
+        raise ConfigError(f"{where}: limits must be a mapping")
+    check_keys(limits_raw, f"{where}: limits", set(Limits.__dataclass_fields__))
+    return ProblemSpec(
+        name=require(raw, "name", str, where),
+        root=root,
+        description=require(raw, "description", str, where).strip(),
+        signature=require(raw, "signature", str, where).strip(),
+        entry=require(raw, "entry", str, where),
+        evaluator=require(raw, "evaluator", str, where),
+        objective=require(objective, "metric", str, f"{where}: objective"),
+        direction=direction,
+        seed_program=seed,
+        baselines=baselines,
+        instances=require(raw, "instances", dict, where),
+        limits=Limits(**limits_raw),
+        mutator=raw.get("mutator") or {},
+        compare_with=compare_with,
+    )

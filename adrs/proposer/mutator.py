@@ -1,0 +1,245 @@
+"""The built-in offline proposer: seeded program mutation on the AST of the EVOLVE-BLOCKs.
+
+``MutatorProposer`` parses the code between ``# EVOLVE-BLOCK-START`` / ``# EVOLVE-BLOCK-END``,
+applies 1-3 random edits (operators in ``adrs.proposer.edits``: perturb a constant, swap a
+variable / operator / comparison / vocabulary call, wrap or unwrap an expression, insert a term,
+crossover with the inspirations) and returns the whole new program. Only the edited expressions are
+re-written; everything else, inside and outside the blocks, stays byte-identical. The result depends
+only on the prompt's seed, the parent's code and the inspirations' code. It calls no LLM and does
+not evaluate anything: a proposal may still fail at run time, and the evaluator decides.
+"""
+
+from __future__ import annotations
+
+import ast
+import random
+from dataclasses import dataclass
+
+from adrs.problem import EVOLVE_END, EVOLVE_START
+from adrs.prompt import Prompt
+from adrs.proposer import Proposal, ProposalError
+from adrs.proposer.ast_ops import (
+    Vocabulary,
+    collect_sites,
+    module_names,
+    undefined_names,
+)
+from adrs.proposer.edits import Context, Donor, apply_random_edit
+
+EDIT_COUNTS = (1, 2, 3)
+EDIT_COUNT_WEIGHTS = (0.55, 0.3, 0.15)
+# Expressions that need no parentheses wherever they go (the parser reads them as one atom).
+ATOMS = (ast.Name, ast.Constant, ast.Call, ast.Attribute, ast.Subscript, ast.List, ast.Tuple,
+         ast.Dict, ast.Set, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+@dataclass(frozen=True)
+class Block:
+    """Lines ``start:end`` of a program (between the marker lines), dedented by ``indent``."""
+
+    start: int
+    end: int
+    indent: str
+    source: str
+
+
+def find_blocks(lines: list[str]) -> list[Block]:
+    """Every complete EVOLVE-BLOCK in ``lines`` (as from ``str.splitlines(keepends=True)``)."""
+    blocks, start = [], None
+    for i, line in enumerate(lines):
+        text = line.strip()
+        if text.startswith(EVOLVE_START):
+            start = i + 1
+        elif text.startswith(EVOLVE_END) and start is not None:
+            body = lines[start:i]
+            indent = common_indent(body)
+            source = "".join(ln[len(indent):] if ln.startswith(indent) else ln.lstrip(" \t")
+                             for ln in body)
+            blocks.append(Block(start, i, indent, source))
+            start = None
+    return blocks
+
+
+def common_indent(lines: list[str]) -> str:
+    prefixes = [ln[: len(ln) - len(ln.lstrip(" \t"))] for ln in lines if ln.strip()]
+    if not prefixes:
+        return ""
+    shortest = min(prefixes, key=len)
+    return shortest if all(p.startswith(shortest) for p in prefixes) else ""
+
+
+def parse_block(block: Block) -> ast.Module | None:
+    try:
+        return ast.parse(block.source)
+    except SyntaxError:
+        return None
+
+
+# ---- rendering: re-write only what changed ---------------------------------------------------
+
+def changed_nodes(old: ast.AST, new: ast.AST) -> list[tuple[ast.AST, ast.AST, ast.AST, str]] | None:
+    """Smallest positioned nodes (expressions, statements) in which ``old`` and ``new`` differ,
+    as (old, new, parent, field); None when the difference cannot be pinned below ``old``."""
+    if type(old) is not type(new):
+        return None
+    found = []
+    for name in old._fields:
+        a, b = getattr(old, name, None), getattr(new, name, None)
+        if isinstance(a, list) != isinstance(b, list) or (isinstance(a, list) and len(a) != len(b)):
+            return None
+        for x, y in zip(a, b) if isinstance(a, list) else [(a, b)]:
+            if isinstance(x, ast.AST) and isinstance(y, ast.AST):
+                inner = changed_nodes(x, y)
+                if inner is not None:
+                    found.extend(inner)
+                elif isinstance(x, (ast.expr, ast.stmt)):
+                    found.append((x, y, old, name))
+                else:
+                    return None
+            elif type(x) is not type(y) or x != y:
+                return None
+    return found
+
+
+def needs_parens(new: ast.AST, parent: ast.AST, field: str) -> bool:
+    if isinstance(new, ATOMS) or isinstance(parent, (ast.Call, ast.keyword, ast.List, ast.Set)):
+        return False
+    if isinstance(parent, ast.Subscript) and field == "slice":
+        return False
+    return not (isinstance(parent, ast.stmt) and field in ("value", "test", "iter"))
+
+
+def replacement(old: ast.AST, new: ast.AST, parent: ast.AST, field: str, lines: list[bytes],
+                parens: bool) -> str:
+    text = ast.unparse(new)
+    if isinstance(old, ast.stmt):
+        indent = lines[old.lineno - 1][: old.col_offset].decode()
+        indent = indent if not indent.strip() else " " * old.col_offset
+        return text.replace("\n", "\n" + indent)
+    return f"({text})" if parens and needs_parens(new, parent, field) else text
+
+
+def node_span(node: ast.AST) -> tuple[int, int, int, int]:
+    line, col = node.lineno, node.col_offset
+    decorators = getattr(node, "decorator_list", None)
+    if decorators:
+        line, col = decorators[0].lineno, decorators[0].col_offset - 1
+    return line, col, node.end_lineno, node.end_col_offset
+
+
+def splice(source: str, old: ast.Module, new: ast.Module) -> str:
+    """``source`` with only the changed nodes re-written (comments elsewhere survive); falls back
+    to unparsing the whole block when that cannot reproduce ``new`` exactly."""
+    pairs = changed_nodes(old, new)
+    if pairs is not None:
+        for parens in (False, True):  # fewest parentheses first; the parser checks the result
+            result = replace_spans(source, pairs, parens)
+            try:
+                if ast.dump(ast.parse(result)) == ast.dump(new):
+                    return result
+            except SyntaxError:
+                pass
+    return ast.unparse(new) + "\n"
+
+
+def replace_spans(source: str, pairs: list, parens: bool) -> str:
+    data = source.encode()
+    lines = data.splitlines(keepends=True)
+    starts = [0]
+    for ln in lines:
+        starts.append(starts[-1] + len(ln))
+    edits = []
+    for o, n, parent, field in pairs:
+        l0, c0, l1, c1 = node_span(o)
+        text = replacement(o, n, parent, field, lines, parens)
+        edits.append((starts[l0 - 1] + c0, starts[l1 - 1] + c1, text.encode()))
+    for begin, end, text in sorted(edits, reverse=True):
+        data = data[:begin] + text + data[end:]
+    return data.decode()
+
+
+def render(lines: list[str], blocks: list[Block], olds: list[ast.Module | None],
+           news: list[ast.Module | None]) -> str:
+    out = list(lines)
+    for block, old, new in reversed(list(zip(blocks, olds, news))):
+        if old is None or ast.dump(old) == ast.dump(new):
+            continue
+        text = splice(block.source, old, new)
+        if block.indent:
+            text = "".join(block.indent + ln if ln.strip() else ln
+                           for ln in text.splitlines(keepends=True))
+        out[block.start:block.end] = [text]
+    return "".join(out)
+
+
+# ---- the proposer ----------------------------------------------------------------------------
+
+def donors_from(prompt: Prompt) -> list[Donor]:
+    donors = []
+    for view in prompt.inspirations:
+        trees = [parse_block(b) for b in find_blocks(view.code.splitlines(keepends=True))]
+        trees = [t for t in trees if t is not None]
+        if trees:
+            donors.append(Donor(f"#{view.id}", collect_sites(trees)))
+    return donors
+
+
+def program_names(code: str) -> frozenset[str]:
+    try:
+        return module_names(ast.parse(code))
+    except SyntaxError:
+        return module_names(ast.Module([], []))
+
+
+def is_valid(code: str, trees: list[ast.Module], known: frozenset[str]) -> bool:
+    try:
+        compile(code, "<mutant>", "exec")
+    except (SyntaxError, ValueError):
+        return False
+    return not any(undefined_names(t, known) for t in trees)
+
+
+class MutatorProposer:
+    """Offline proposer: 1-3 seeded AST edits inside the EVOLVE-BLOCKs of the parent."""
+
+    name = "mutator"
+    uses_prompt = False
+
+    def __init__(self, vocabulary: dict | None = None, *, max_attempts: int = 20) -> None:
+        self.vocabulary = Vocabulary.from_dict(vocabulary)
+        self.max_attempts = max_attempts
+
+    async def propose(self, prompt: Prompt) -> Proposal:
+        return self.mutate(prompt)
+
+    def mutate(self, prompt: Prompt) -> Proposal:
+        """The synchronous core of ``propose``."""
+        code = prompt.parent.code
+        lines = code.splitlines(keepends=True)
+        blocks = find_blocks(lines)
+        originals = [parse_block(b) for b in blocks]
+        if not any(t is not None for t in originals):
+            raise ProposalError("mutator: the parent has no parseable EVOLVE-BLOCK")
+        # Names the blocks already read are known too (a block may sit inside a function).
+        known = program_names(code) | {n.id for t in originals if t is not None
+                                       for n in ast.walk(t) if isinstance(n, ast.Name)}
+        vocab = self.vocabulary.usable(known)
+        donors = donors_from(prompt)
+        rng = random.Random(prompt.seed)
+        for _ in range(self.max_attempts):
+            trees = [parse_block(b) for b in blocks]
+            editable = [t for t in trees if t is not None]
+            ctx = Context(rng, vocab, known, editable, collect_sites(editable), donors)
+            notes = []
+            for _ in range(rng.choices(EDIT_COUNTS, EDIT_COUNT_WEIGHTS)[0]):
+                note = apply_random_edit(ctx)
+                if note:
+                    notes.append(note)
+                    ctx.sites = collect_sites(editable)
+            if not notes:
+                continue
+            text = render(lines, blocks, originals, trees)
+            if text != code and is_valid(text, editable, known):
+                return Proposal(text=text, kind="rewrite", proposer=self.name,
+                                note="; ".join(notes))
+        raise ProposalError(f"mutator: no valid distinct mutation in {self.max_attempts} attempts")

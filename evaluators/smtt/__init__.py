@@ -1,0 +1,25 @@
+"""Evaluator for single-machine total tardiness (1||sum Tj): ``make_evaluator`` for problem.yaml.
+
+See ``evaluator`` for the metrics, ``generator`` for the instances, ``reference`` for the reference
+values and their cache, ``validate`` for what a valid answer is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .evaluator import SMTTEvaluator, parse_instance_specs
+from .reference import user_cache_dir
+
+__all__ = ["SMTTEvaluator", "make_evaluator"]
+
+
+def make_evaluator(instances: Mapping[str, Any], problem_root: Path) -> SMTTEvaluator:
+    """Build the evaluator from problem.yaml's ``instances:`` mapping.
+
+    References are cached in ``<problem_root>/data/`` and, if that is not writable, in the user cache.
+    """
+    specs = parse_instance_specs(instances)
+    return SMTTEvaluator(specs, cache_dirs=[Path(problem_root) / "data", user_cache_dir()])

@@ -1,0 +1,152 @@
+"""A fake OpenAI-compatible chat server for tests: scripted replies, recorded requests, no network.
+
+Serves ``POST /v1/chat/completions`` (and ``/chat/completions``) on 127.0.0.1 with a free port. Each
+request takes the next scripted ``Reply`` (status, content, finish_reason, token counts, delay); when
+the script runs out it answers 500 so a test that needs more calls fails loudly. It records every
+request (body, path, headers) and the most requests it served at once. It is not a model and does
+not look at the messages.
+
+    with FakeLLMServer([Reply(status=500), Reply(content="hi")]) as server:
+        ... LLMConfig(model="openai/test-model", api_base=server.url) ...
+        assert len(server.requests) == 2
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+PATHS = ("/v1/chat/completions", "/chat/completions")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One scripted answer. ``status`` != 200 sends an OpenAI-style error body instead."""
+
+    content: str = "ok"
+    status: int = 200
+    finish_reason: str = "stop"
+    prompt_tokens: int = 11
+    completion_tokens: int = 7
+    delay_s: float = 0.0  # wait before answering (cut short when the server stops)
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def body(self, model: str) -> dict[str, Any]:
+        if self.status != 200:
+            return {"error": {"message": f"scripted error {self.status}", "type": "server_error",
+                              "code": str(self.status)}}
+        return {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [{"index": 0, "finish_reason": self.finish_reason,
+                         "message": {"role": "assistant", "content": self.content}}],
+            "usage": {"prompt_tokens": self.prompt_tokens,
+                      "completion_tokens": self.completion_tokens,
+                      "total_tokens": self.prompt_tokens + self.completion_tokens},
+        }
+
+
+class FakeLLMServer:
+    """Context manager running the fake server in a background thread."""
+
+    def __init__(self, replies: Iterable[Reply] = ()) -> None:
+        self._replies: deque[Reply] = deque(replies)
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self.requests: list[dict[str, Any]] = []
+        self.paths: list[str] = []
+        self.headers: list[dict[str, str]] = []  # request headers, lower-case names
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,),
+                                        daemon=True)
+
+    @property
+    def url(self) -> str:
+        """Base URL to use as ``api_base`` (ends in ``/v1``)."""
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def add(self, *replies: Reply) -> None:
+        with self._lock:
+            self._replies.extend(replies)
+
+    def start(self) -> FakeLLMServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeLLMServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _begin(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> Reply:
+        with self._lock:
+            self.requests.append(body)
+            self.paths.append(path)
+            self.headers.append(headers)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            return self._replies.popleft() if self._replies else Reply(status=500)
+
+    def _end(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+
+def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length)
+            path = self.path.split("?")[0]
+            if path not in PATHS:
+                self._send(404, {"error": {"message": f"no route {path}"}}, ())
+                return
+            try:
+                body = json.loads(raw or b"{}")
+            except json.JSONDecodeError:
+                body = {"invalid_json": raw.decode(errors="replace")}
+            headers = {key.lower(): value for key, value in self.headers.items()}
+            reply = server._begin(path, body, headers)
+            try:
+                if reply.delay_s:
+                    server._stopping.wait(reply.delay_s)
+                self._send(reply.status, reply.body(str(body.get("model", ""))), reply.headers)
+            except OSError:
+                pass  # the client gave up (timeout) and closed the connection
+            finally:
+                server._end()
+
+        def _send(self, status: int, payload: dict[str, Any],
+                  headers: Iterable[tuple[str, str]]) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for key, value in headers:
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass  # keep test output clean
+
+    return Handler

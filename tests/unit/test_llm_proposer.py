@@ -1,0 +1,196 @@
+"""adrs.proposer.llm against a local fake OpenAI-compatible server (tests/llm_server.py).
+
+No real API is called: every request goes to 127.0.0.1 with a dummy key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+
+import pytest
+
+from adrs.config import ConfigError, LLMConfig
+from adrs.program import ProgramView
+from adrs.prompt import Prompt
+from adrs.proposer import ProposalError
+from adrs.proposer.llm import (
+    KEYLESS_PLACEHOLDER,
+    LLMProposer,
+    check_llm_environment,
+    is_retryable,
+    retry_after_s,
+)
+from tests.llm_server import FakeLLMServer, Reply
+
+MODEL = "openai/test-model"
+PARENT = ProgramView(id=1, code="def f():\n    return 1\n", status="ok", score=1.0)
+
+
+@pytest.fixture(autouse=True)
+def offline_env(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "dummy-test-key")
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+                 "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def make_prompt(template: str = "diff") -> Prompt:
+    return Prompt(template=template, parent=PARENT, inspirations=(),
+                  messages=({"role": "system", "content": "You write code."},
+                            {"role": "user", "content": "Improve f."}))
+
+
+def make_proposer(server: FakeLLMServer, **overrides) -> LLMProposer:
+    values = {"model": MODEL, "api_base": server.url, "timeout_s": 5.0, "max_retries": 3,
+              "concurrency": 4, "temperature": 0.3, "max_tokens": 256}
+    return LLMProposer(LLMConfig(**{**values, **overrides}), backoff_s=0.01)
+
+
+def test_returns_reply_text_and_usage():
+    with FakeLLMServer([Reply(content="<<<<<<< SEARCH\nx", prompt_tokens=120,
+                              completion_tokens=30)]) as server:
+        proposal = asyncio.run(make_proposer(server).propose(make_prompt()))
+    assert proposal.text == "<<<<<<< SEARCH\nx"
+    assert (proposal.kind, proposal.proposer, proposal.model) == ("diff", "llm", MODEL)
+    assert proposal.note == ""
+    usage = proposal.usage
+    assert (usage.model, usage.prompt_tokens, usage.completion_tokens) == (MODEL, 120, 30)
+    assert usage.cost_usd == 0.0 and usage.latency_s > 0 and usage.error == ""
+    [body] = server.requests
+    assert body["model"] == "test-model" and body["max_tokens"] == 256
+    assert body["temperature"] == 0.3
+    assert body["messages"] == [{"role": "system", "content": "You write code."},
+                                {"role": "user", "content": "Improve f."}]
+    assert server.paths == ["/v1/chat/completions"]
+    assert server.headers[0]["authorization"] == "Bearer dummy-test-key"
+
+
+def test_cost_comes_from_litellm_prices_for_known_models():
+    with FakeLLMServer([Reply(prompt_tokens=1000, completion_tokens=1000)]) as server:
+        proposer = make_proposer(server, model="openai/gpt-4o-mini")
+        usage = asyncio.run(proposer.propose(make_prompt())).usage
+    assert 0 < usage.cost_usd < 0.01
+
+
+@pytest.mark.parametrize("template, kind", [("diff", "diff"), ("fix", "diff"),
+                                            ("rewrite", "rewrite")])
+def test_kind_follows_template(template, kind):
+    with FakeLLMServer([Reply()]) as server:
+        assert asyncio.run(make_proposer(server).propose(make_prompt(template))).kind == kind
+
+
+def test_truncated_reply_is_returned_with_a_note():
+    with FakeLLMServer([Reply(content="<<<<<<< SEARCH\nabc", finish_reason="length")]) as server:
+        proposal = asyncio.run(make_proposer(server).propose(make_prompt()))
+    assert proposal.text == "<<<<<<< SEARCH\nabc"
+    assert "max_tokens=256" in proposal.note and "length" in proposal.note
+
+
+def test_retries_after_500_and_429_then_succeeds():
+    with FakeLLMServer([Reply(status=500), Reply(status=429), Reply(content="done")]) as server:
+        proposal = asyncio.run(make_proposer(server).propose(make_prompt()))
+    assert proposal.text == "done"
+    assert len(server.requests) == 3
+
+
+def test_gives_up_after_max_retries():
+    with FakeLLMServer([Reply(status=503)] * 3 + [Reply(content="too late")]) as server:
+        with pytest.raises(ProposalError) as info:
+            asyncio.run(make_proposer(server, max_retries=2).propose(make_prompt()))
+        assert len(server.requests) == 3
+    err = info.value
+    assert "after 3 attempts" in str(err) and "503" in str(err)
+    assert err.usage is not None and err.usage.model == MODEL and err.usage.error == str(err)
+
+
+def test_client_errors_are_not_retried():
+    with FakeLLMServer([Reply(status=400), Reply(content="never")]) as server:
+        with pytest.raises(ProposalError, match="400"):
+            asyncio.run(make_proposer(server).propose(make_prompt()))
+        assert len(server.requests) == 1
+
+
+def test_hanging_server_times_out_in_bounded_time():
+    with FakeLLMServer([Reply(delay_s=30)] * 2) as server:
+        started = time.perf_counter()
+        with pytest.raises(ProposalError, match="(?i)time"):
+            asyncio.run(make_proposer(server, timeout_s=0.5, max_retries=1).propose(make_prompt()))
+        elapsed = time.perf_counter() - started
+        assert len(server.requests) == 2
+    assert elapsed < 5
+
+
+def test_concurrency_limit_is_respected():
+    async def many(proposer: LLMProposer) -> list[str]:
+        proposals = await asyncio.gather(*(proposer.propose(make_prompt()) for _ in range(6)))
+        return [p.text for p in proposals]
+
+    with FakeLLMServer([Reply(content=str(i), delay_s=0.3) for i in range(6)]) as server:
+        texts = asyncio.run(many(make_proposer(server, concurrency=2)))
+    assert sorted(texts) == [str(i) for i in range(6)]
+    assert server.max_in_flight == 2
+
+
+def test_proposer_works_across_event_loops():
+    with FakeLLMServer([Reply(content="a"), Reply(content="b")]) as server:
+        proposer = make_proposer(server, concurrency=1)
+        assert asyncio.run(proposer.propose(make_prompt())).text == "a"
+        assert asyncio.run(proposer.propose(make_prompt())).text == "b"
+
+
+def test_keyless_server_gets_a_placeholder_key(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY")
+    with FakeLLMServer([Reply(content="hi")]) as server:
+        assert asyncio.run(make_proposer(server).propose(make_prompt())).text == "hi"
+    assert server.headers[0]["authorization"] == f"Bearer {KEYLESS_PLACEHOLDER}"
+
+
+def test_missing_key_is_a_config_error_naming_the_variable(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY")
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY") as info:
+        check_llm_environment(LLMConfig(model=MODEL))
+    assert "offline mutator" in str(info.value) and "without --model" in str(info.value)
+    check_llm_environment(LLMConfig(model=MODEL, api_base="http://127.0.0.1:9/v1"))  # skipped
+    check_llm_environment(LLMConfig(model=None))  # nothing to check
+
+
+def test_missing_key_of_another_provider(monkeypatch):
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
+    with pytest.raises(ConfigError, match="ANTHROPIC_API_KEY"):
+        check_llm_environment(LLMConfig(model="anthropic/claude-3-5-haiku-latest"))
+
+
+def test_key_present_and_unknown_provider():
+    check_llm_environment(LLMConfig(model=MODEL))
+    with pytest.raises(ConfigError, match="provider"):
+        check_llm_environment(LLMConfig(model="no-such-provider-model"))
+
+
+def test_no_model_is_a_config_error():
+    with pytest.raises(ConfigError, match="offline mutator"):
+        LLMProposer(LLMConfig(model=None))
+
+
+def test_error_classification():
+    class Status(Exception):
+        def __init__(self, status_code: int) -> None:
+            self.status_code = status_code
+
+    assert is_retryable(TimeoutError()) and is_retryable(ConnectionResetError())
+    assert all(is_retryable(Status(code)) for code in (408, 429, 500, 502, 503, 529))
+    assert not any(is_retryable(Status(code)) for code in (400, 401, 403, 404, 422))
+    assert not is_retryable(ValueError("a bug"))
+
+    class Limited(Exception):
+        response = type("Response", (), {"headers": {"retry-after": "7"}})()
+
+    assert retry_after_s(Limited()) == 7.0 and retry_after_s(ValueError()) is None
+
+
+def test_importing_the_module_does_not_import_litellm():
+    code = "import sys, adrs.proposer.llm; sys.exit('litellm' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0

@@ -1,13 +1,15 @@
 """Child side of ``adrs.sandbox``: import one candidate program and call its entry function.
 
 Run as ``python -P -S _harness.py WORK_DIR SITE_DIR ENTRY N_CALLS CPU_S MEMORY_MB FILE_SIZE_MB
-MAX_PROCESSES``; WORK_DIR holds ``candidate.py`` and ``inputs.npz``. It moves there, sets its own rlimits
-before any candidate code runs, imports the candidate, calls ``ENTRY(**call)`` for each call (timing
-only that call), encodes every return value as JSON-safe data and writes ``result.json``. Progress
-lines go to ``progress`` so the parent can tell where a killed run was.
+MAX_PROCESSES`` with WORK_DIR holding ``candidate.py`` and ``inputs.npz``. Before any candidate code
+runs it moves to WORK_DIR and sets its own rlimits (here rather than in a preexec_fn, which is unsafe
+in threaded parents such as Ray workers), imports numpy and writes one byte to fd 3 (the parent's
+proof that the host side worked). Then it imports the candidate, calls ``ENTRY(**call)`` per call
+(timing only that call), encodes each return value as JSON-safe data and writes ``result.json``.
+Progress lines go to ``progress`` so the parent can tell where a killed run was.
 
-This is a standalone script: stdlib and numpy only, never ``adrs`` (the candidate must not get the
-framework). It judges nothing; the parent decodes the result and the evaluator validates it.
+Standalone: stdlib and numpy only, never ``adrs`` (the candidate must not get the framework). It
+judges nothing; the parent decodes the result and the evaluator validates it.
 """
 
 import faulthandler
@@ -15,6 +17,7 @@ import json
 import os
 import resource
 import signal
+import stat
 import sys
 import time
 import traceback
@@ -67,6 +70,13 @@ class Progress:
 
 def format_exception(exc: BaseException) -> str:
     """Traceback without the harness's own frames, last TRACEBACK_LINES lines."""
+    try:
+        return format_traceback(exc)
+    except Exception:  # e.g. an exception whose __str__ raises
+        return f"{type_name(exc)} (its traceback could not be formatted)"
+
+
+def format_traceback(exc: BaseException) -> str:
     te = traceback.TracebackException.from_exception(exc)
     pending = [te]
     while pending:
@@ -179,7 +189,7 @@ def run_calls(fn, n_calls: int, progress: Progress) -> dict:
         except BadOutput as e:
             where = f"result{e.path}" if e.path else "the result"
             msg = f"Call {i + 1} of {n_calls} returned {e.what} (at {where})."
-            return {"status": "bad_output", "error": msg, "call_times": times + [dt]}
+            return {"status": "bad_output", "error": msg}
         times.append(dt)
         progress.note(f"done {i} {dt!r}")
     return {"status": "ok", "outputs": outputs, "call_times": times}
@@ -222,6 +232,16 @@ def write_result(result: dict, cap_bytes: int) -> None:
     os.replace("result.json.tmp", "result.json")
 
 
+def report_started(fd: int = 3) -> None:
+    """One byte on the parent's pipe, then close it: from here on failures are the candidate's."""
+    try:
+        if stat.S_ISFIFO(os.fstat(fd).st_mode):  # absent when the harness is run by hand
+            os.write(fd, b"S")
+            os.close(fd)
+    except OSError:
+        pass
+
+
 def flush_std_streams() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -238,10 +258,12 @@ def main(argv: list[str]) -> None:
     set_limits(int(cpu_s), int(memory_mb), int(file_size_mb), int(max_processes))
     signal.signal(signal.SIGXCPU, on_cpu_limit)
     sys.dont_write_bytecode = True
+    sys.stdout.reconfigure(line_buffering=True)  # so prints before a kill reach the feedback
     sys.path.append(site_dir)
     import numpy
 
     np = numpy
+    report_started()
     progress = Progress("progress")
     progress.note("started")
     result = guarded_run(entry, int(n_calls), progress)

@@ -11,9 +11,9 @@ PID namespace every process the candidate started dies with it. The parent decod
 directory.
 
 What it does not do: judge the answers (that is the evaluator's job, ``adrs.evaluation``), confine
-the file system (the candidate can read what the user running adrs can read), or make the reported
-call times unforgeable (they are measured inside the untrusted process; we only check that they are
-consistent with the wall clock).
+the file system (the candidate can read and write whatever the user running adrs can; run adrs as an
+unprivileged user), or make the reported call times unforgeable (they are measured inside the
+untrusted process; we only check that they are consistent with the wall clock).
 """
 
 from __future__ import annotations
@@ -37,14 +37,21 @@ from typing import Any, Literal
 
 import numpy as np
 
+
+class SandboxError(RuntimeError):
+    """The sandbox itself failed (e.g. the interpreter could not start): not the candidate's fault."""
+
+
 RunStatus = Literal["ok", "syntax_error", "error", "timeout", "memory", "crash", "bad_output"]
 
 HARNESS = Path(__file__).with_name("_harness.py")
 TAIL_BYTES = 4096
+STARTED_FD = 3  # the harness writes b"S" here once it runs, before loading the candidate
 ARRAY_DTYPES = frozenset(
     ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
     + ["float16", "float32", "float64"]
 )
+_NOT_STARTED = "while starting the Python interpreter"
 _RESULT_STATUSES = frozenset(["ok", "syntax_error", "error", "timeout", "memory", "bad_output"])
 _MEMORY_HINTS = ("MemoryError", "Cannot allocate memory", "bad_alloc", "out of memory")
 _RESET_SIGNALS = frozenset(
@@ -161,8 +168,7 @@ def _detect_isolation() -> _Isolation:
             continue
         if done.returncode == 0:
             return _Isolation(unshare, names, "")
-        reason = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["failed"]
-        reason = reason[0]
+        reason = (done.stderr.decode(errors="replace").strip() or "failed").splitlines()[-1]
     return _Isolation(unshare, (), reason)
 
 
@@ -191,26 +197,51 @@ def isolation_level() -> str:
 def run_program(
     code: str, entry: str, calls: Sequence[Mapping[str, np.ndarray]], limits: Limits
 ) -> RunOutcome:
-    """Import ``code`` as a module in a sandboxed process and call ``entry(**call)`` for each call."""
+    """Import ``code`` as a module in a sandboxed process and call ``entry(**call)`` for each call.
+
+    Raises SandboxError only if the child died before any candidate code ran (a host problem).
+    """
     iso = _detect_isolation()
     with _work_dir() as work:
         _write_inputs(work, code, calls)
-        start = time.monotonic()
-        pid = _spawn(work, _child_argv(work, entry, len(calls), limits, iso), _child_env(work))
+        argv = _child_argv(work, entry, len(calls), limits, iso)
+        started_r, started_w = _started_pipe()
         try:
-            timed_out = not _wait_for_exit(pid, start + limits.timeout_s)
-            if timed_out and "pid" in iso.namespaces:  # unshare must reap it: see _kill_children
-                _kill_children(pid)
-                _wait_for_exit(pid, time.monotonic() + 2.0)
+            start = time.monotonic()
+            try:
+                pid = _spawn(work, argv, _child_env(work), started_w)
+            finally:
+                os.close(started_w)
+            exit_ = _supervise(pid, start, limits.timeout_s, iso, work)
+            started = os.read(started_r, 1) == b"S"
         finally:
-            _kill_group(pid)
-            _, wait_status, rusage = os.wait4(pid, 0)
-            _wait_until_group_gone(pid)
-            if "pid" not in iso.namespaces:
-                _kill_processes_in(work)
-        wall_s = time.monotonic() - start
-        cpu_s = rusage.ru_utime + rusage.ru_stime
-        return _outcome(work, len(calls), limits, timed_out, wait_status, cpu_s, wall_s)
+            os.close(started_r)
+        return _outcome(work, len(calls), limits, exit_, started)
+
+
+@dataclass(frozen=True)
+class _Exit:
+    timed_out: bool
+    wait_status: int
+    cpu_s: float
+    wall_s: float
+
+
+def _supervise(pid: int, start: float, timeout_s: float, iso: _Isolation, work: Path) -> _Exit:
+    """Wait for the child until the deadline, then make sure nothing it started is left running."""
+    try:
+        timed_out = not _wait_for_exit(pid, start + timeout_s)
+        if timed_out and "pid" in iso.namespaces:  # unshare must reap it: see _kill_children
+            _kill_children(pid)
+            _wait_for_exit(pid, time.monotonic() + 2.0)
+    finally:
+        _kill_group(pid)
+        _, wait_status, rusage = os.wait4(pid, 0)
+        _wait_until_group_gone(pid)
+        if "pid" not in iso.namespaces:
+            _kill_processes_in(work)
+    cpu_s = rusage.ru_utime + rusage.ru_stime
+    return _Exit(timed_out, wait_status, cpu_s, time.monotonic() - start)
 
 
 @contextmanager
@@ -227,11 +258,15 @@ def _remove_tree(path: Path) -> None:
 
     def make_writable_and_retry(func, p, _exc):
         for q in (os.path.dirname(p), p):
-            try:
-                os.chmod(q, 0o700)
-            except OSError:
-                pass
-        func(p)
+            if not os.path.islink(q):
+                try:
+                    os.chmod(q, 0o700)
+                except OSError:
+                    pass
+        try:
+            func(p)
+        except OSError:
+            pass
 
     shutil.rmtree(path, onerror=make_writable_and_retry)
 
@@ -279,13 +314,25 @@ def _child_env(work: Path) -> dict[str, str]:
     return env
 
 
-def _spawn(work: Path, argv: list[str], env: dict[str, str]) -> int:
+def _started_pipe() -> tuple[int, int]:
+    """A pipe on which the harness writes one byte before loading the candidate. Unlike a file in
+    the work dir, the candidate cannot take that byte back, so it cannot fake a host failure."""
+    read_fd, write_fd = os.pipe()
+    if write_fd == STARTED_FD:  # dup2 onto itself would keep close-on-exec set
+        write_fd, old = os.dup(write_fd), write_fd
+        os.close(old)
+    os.set_blocking(read_fd, False)
+    return read_fd, write_fd
+
+
+def _spawn(work: Path, argv: list[str], env: dict[str, str], started_fd: int) -> int:
     """posix_spawn (vfork; safe in threaded parents such as Ray workers) in a new session."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     file_actions = [
         (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
         (os.POSIX_SPAWN_OPEN, 1, str(work / "stdout"), flags, 0o600),
         (os.POSIX_SPAWN_OPEN, 2, str(work / "stderr"), flags, 0o600),
+        (os.POSIX_SPAWN_DUP2, started_fd, STARTED_FD),
     ]
     # No cwd argument in 3.11 (and os.chdir here would race other threads): the harness chdirs.
     return os.posix_spawn(
@@ -362,6 +409,7 @@ def _wait_until_group_gone(pgid: int, patience_s: float = 2.0) -> None:
 def _kill_processes_in(work: Path) -> None:
     """Without a PID namespace: kill processes that left the group (setsid) but still run in work."""
     prefix = str(work)
+    killed = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -372,26 +420,43 @@ def _kill_processes_in(work: Path) -> None:
         if cwd == prefix or cwd.startswith(prefix + "/"):
             try:
                 os.kill(int(entry.name), signal.SIGKILL)
+                killed.append(entry.name)
             except OSError:
                 pass
+    deadline = time.monotonic() + 1.0
+    while killed and time.monotonic() < deadline:  # until dead (a zombie at most)
+        killed = [pid for pid in killed if _is_running(pid)]
+        time.sleep(0.001)
+
+
+def _is_running(pid: str) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
 
 
 # --- reading the result ---------------------------------------------------------------------------
 
 
-def _outcome(
-    work: Path, n_calls: int, limits: Limits, timed_out: bool, wait_status: int, cpu_s: float, wall_s: float
-) -> RunOutcome:
+def _outcome(work: Path, n_calls: int, limits: Limits, exit_: _Exit, started: bool) -> RunOutcome:
     stdout, stderr = _tail(work / "stdout"), _tail(work / "stderr")
-    exit_code, stderr = _child_exit_code(os.waitstatus_to_exitcode(wait_status), stderr)
+    exit_code, stderr = _child_exit_code(os.waitstatus_to_exitcode(exit_.wait_status), stderr)
     where, times = _progress(work / "progress", n_calls)
-    common = dict(stdout=stdout, stderr=stderr, wall_s=wall_s, cpu_s=cpu_s, exit_code=exit_code)
-    if timed_out:
+    common = dict(stdout=stdout, stderr=stderr, wall_s=exit_.wall_s, cpu_s=exit_.cpu_s, exit_code=exit_code)
+    if exit_.timed_out:
         msg = f"Timed out after {limits.timeout_s:g} s (wall-clock limit)"
         return RunOutcome("timeout", None, times, msg, where=where, **common)
+    if not started:  # no candidate code has run
+        detail = "\n".join(stderr.strip().splitlines()[-15:])
+        raise SandboxError(
+            f"The sandboxed interpreter failed before loading the candidate (exit {exit_code}; "
+            f"memory_mb too low?):\n{detail}"
+        )
     result = _read_result(work / "result.json", limits.file_size_mb * 1024 * 1024 + 1024)
     if result is None:
-        status, msg = _classify_death(exit_code, cpu_s, stderr, limits)
+        status, msg = _classify_death(exit_code, exit_.cpu_s, stderr, limits)
         return RunOutcome(status, None, times, msg, where=where, **common)
     if isinstance(result, str):
         return RunOutcome("bad_output", None, times, result, where=where, **common)
@@ -483,18 +548,21 @@ def _progress(path: Path, n_calls: int) -> tuple[str, list[float]]:
     except OSError:
         lines = []
     times: list[float] = []
-    where = "while starting the Python interpreter"
-    for line in lines:
-        word, *rest = line.split()
-        if word == "started":
-            where = "while importing the program"
-        elif word == "imported":
-            where = "before the first call"
-        elif word == "start" and rest:
-            where = f"during call {int(rest[0]) + 1} of {n_calls}"
-        elif word == "done" and len(rest) == 2:
-            times.append(float(rest[1]))
-            where = f"after call {int(rest[0]) + 1} of {n_calls}"
+    where = _NOT_STARTED
+    for line in lines:  # written by the harness, but the candidate could have scribbled on it
+        words = line.split()
+        try:
+            if words == ["started"]:
+                where = "while importing the program"
+            elif words == ["imported"]:
+                where = "before the first call"
+            elif len(words) == 2 and words[0] == "start":
+                where = f"during call {int(words[1]) + 1} of {n_calls}"
+            elif len(words) == 3 and words[0] == "done" and 0 <= float(words[2]) < math.inf:
+                times.append(float(words[2]))
+                where = f"after call {int(words[1]) + 1} of {n_calls}"
+        except ValueError:
+            continue
     return where, times
 
 

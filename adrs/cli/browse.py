@@ -60,8 +60,8 @@ def runs(db: DbUrl = None, runs_dir: RunsDir = Path("runs"),
         console.print_json(json.dumps([s.__dict__ for s in summaries]))
         return
     table = Table(title=f"runs ({db or runs_dir})")
-    for column in ("run", "problem", "proposer", "status", "programs", "valid", "best", "spend",
-                   "elapsed"):
+    table.add_column("run", no_wrap=True)
+    for column in ("problem", "proposer", "status", "programs", "valid", "best", "spend", "elapsed"):
         table.add_column(column)
     for s in summaries:
         table.add_row(s.id, s.problem, s.proposer, s.status, str(s.programs), str(s.valid),
@@ -145,7 +145,7 @@ def show(
             console.print("metrics: " + ", ".join(f"{k}={_short(v)}" for k, v in p.metrics.items()))
         if p.feedback:
             console.print(f"feedback:\n{p.feedback}")
-        console.print(Syntax(p.code, "python"))
+        console.print(Syntax(p.code, "python", word_wrap=True))
         if prompt and p.prompt:
             console.print(f"[bold]prompt[/]\n{p.prompt}", markup=True)
 
@@ -186,7 +186,7 @@ def lineage(
         if diffs:
             for p in chain[1:]:
                 console.print(f"\n[bold]#{p.id}[/] ({p.kind}, {fmt_score(p.score)})")
-                console.print(Syntax(p.diff or "(no diff)", "diff"))
+                console.print(Syntax(p.diff or "(no diff)", "diff", word_wrap=True))
 
 
 def _short(value: object) -> str:

@@ -10,7 +10,7 @@ from adrs.cli.common import console, fmt_score
 from adrs.db.store import get_program
 from adrs.report import BestReport
 
-SHOWN_METRICS = 4
+SHOWN_METRICS = 2
 
 
 def print_report(report: BestReport, session: Session, show_code: bool) -> None:
@@ -18,15 +18,15 @@ def print_report(report: BestReport, session: Session, show_code: bool) -> None:
     if show_code:
         console.print(f"\n[bold]best program[/] #{best.id} (candidate {best.seq}, generation "
                       f"{best.generation}, train {report.objective} {fmt_score(best.score)})")
-        console.print(Syntax(best.code, "python", line_numbers=False))
+        console.print(Syntax(best.code, "python", word_wrap=True))
     table = Table(title=f"{report.split} instances — {report.objective} ({report.direction})")
-    table.add_column("program")
+    table.add_column("program", no_wrap=True)
     table.add_column("status")
-    table.add_column(report.objective, justify="right")
+    table.add_column(report.objective, justify="right", no_wrap=True)
     extra = [k for k in (report.row("best").metrics if report.row("best") else {})
              if k != report.objective][:SHOWN_METRICS]
     for key in extra:
-        table.add_column(key, justify="right")
+        table.add_column(key, justify="right", no_wrap=True)
     for row in report.rows:
         name = f"best (#{report.program_id})" if row.name == "best" else row.name
         values = [_cell(row.metrics.get(key)) for key in extra]
@@ -36,5 +36,5 @@ def print_report(report: BestReport, session: Session, show_code: bool) -> None:
 
 def _cell(value: object) -> str:
     if isinstance(value, float):
-        return f"{value:.3f}"
+        return str(int(value)) if value.is_integer() else f"{value:.3f}"
     return "—" if value is None else str(value)

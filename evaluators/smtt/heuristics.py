@@ -1,7 +1,7 @@
-"""Trusted SMTT heuristics used to build reference values: MDD dispatching, an insertion local search
-and an iterated local search (ILS) on top of it.
+"""Trusted SMTT heuristics used to build reference values: MDD dispatching, a local search over
+insertion and interchange moves, and an iterated local search (ILS) on top of it.
 
-The local search evaluates the whole insertion neighbourhood (every job moved to every position) in
+Each neighbourhood (every job moved to every position; every pair of jobs swapped) is evaluated in
 one pass of O(n^2) numpy work, using prefix sums of the tardiness changes of the shifted jobs. These
 functions take int64 arrays and return job orders; they do not validate inputs or cache anything
 (see ``reference``).

@@ -5,29 +5,33 @@ each with the variables bound at that point (function parameters, names assigned
 targets) and a rough kind per variable (``container`` if subscripted, iterated or ``len``-ed, ``int``
 if it only ever holds integers, else ``num``). Signatures, assignment and loop targets, the callee of
 a call, attribute owners and string constants are never sites. This module does not choose or apply
-edits (see ``adrs.proposer.edits``) and does not read EVOLVE-BLOCK markers.
+edits (see ``adrs.proposer.edits``), check names (``adrs.proposer.names``) or read EVOLVE-BLOCK
+markers.
 """
 
 from __future__ import annotations
 
 import ast
-import builtins
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from adrs.proposer.names import target_names
+
 CONTAINER_METHODS = {"append", "pop", "insert", "remove", "extend", "index", "sort", "reverse",
                      "copy", "count"}
 INT_CALLS = {"len", "int", "round", "range"}
 NUMERIC_BUILTINS = {"abs", "max", "min", "float", "pow"}
+# Calls whose result is integral whatever their arguments (other calls pass an integer context on).
+INT_RESULTS = ("int", "len", "round", "argmin", "argmax", "argsort", "argwhere", "searchsorted",
+               "nonzero", "flatnonzero", "count_nonzero")
 OPERATORS: dict[str, type[ast.operator]] = {
     "+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div, "//": ast.FloorDiv, "%": ast.Mod,
     "**": ast.Pow,
 }
 OPERATOR_SYMBOLS = {v: k for k, v in OPERATORS.items()}
 INT_SAFE_OPERATORS = {"+", "-", "*", "//", "%"}
-BUILTIN_NAMES = frozenset(dir(builtins))
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,11 @@ class Vocabulary:
                           self.operators, self.constants)
 
 
+def ordinary(name: str) -> bool:
+    """False for names edits leave alone: ``_`` / ``_private`` ("don't care") and self / cls."""
+    return not name.startswith("_") and name not in ("self", "cls")
+
+
 @dataclass
 class Site:
     """One expression an edit may replace: ``holder.field[index]``."""
@@ -77,7 +86,7 @@ class Site:
     kinds: dict[str, str]  # variable -> "container" | "int" | "num" (per function)
     int_ctx: bool  # an index or range() argument: keep it integral
     path: tuple  # position inside the function, to align sites across programs
-    root: ast.AST  # the statement-level expression that contains this site
+    root_size: int  # expression nodes in the statement-level expression containing this site
 
     @property
     def node(self) -> ast.AST:
@@ -91,10 +100,9 @@ class Site:
             getattr(self.holder, self.field)[self.index] = new
 
     def variables(self, kinds: tuple[str, ...]) -> list[str]:
-        """Variables in scope of the given kinds, sorted (for reproducible choices); ``_`` and
-        other underscore names are "don't care" variables and never chosen."""
-        return sorted(n for n in self.scope
-                      if self.kinds.get(n, "num") in kinds and not n.startswith("_"))
+        """Variables in scope of the given kinds, sorted (for reproducible choices). Underscore
+        names ("don't care") and ``self`` / ``cls`` are never chosen."""
+        return sorted(n for n in self.scope if self.kinds.get(n, "num") in kinds and ordinary(n))
 
     def kind_of(self, name: str) -> str:
         return self.kinds.get(name, "num")
@@ -116,6 +124,10 @@ def dotted(node: ast.AST) -> str | None:
     return None
 
 
+def converts_to_int(callee: str | None) -> bool:
+    return callee is not None and callee.rsplit(".", 1)[-1] in INT_RESULTS
+
+
 def is_numeric_call(node: ast.AST, vocab: Vocabulary) -> bool:
     """A call that maps numbers to numbers: vocabulary functions, abs/max/min/..., numpy ufuncs."""
     if not isinstance(node, ast.Call):
@@ -125,34 +137,6 @@ def is_numeric_call(node: ast.AST, vocab: Vocabulary) -> bool:
         return True
     attr = name.rsplit(".", 1)[-1]
     return "." in name and isinstance(getattr(np, attr, None), np.ufunc)
-
-
-def target_names(target: ast.AST) -> list[str]:
-    """Names an assignment target binds, in order (not those inside ``a[i] = ...``)."""
-    if isinstance(target, ast.Name):
-        return [target.id]
-    if isinstance(target, (ast.Tuple, ast.List)):
-        return [n for elt in target.elts for n in target_names(elt)]
-    if isinstance(target, ast.Starred):
-        return target_names(target.value)
-    return []
-
-
-def module_names(tree: ast.Module) -> frozenset[str]:
-    """Names bound at module level (imports, defs, classes, assignments) plus builtins."""
-    names: set[str] = set()
-    for stmt in tree.body:
-        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            names.update((a.asname or a.name).split(".")[0] for a in stmt.names)
-        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(stmt.name)
-        elif isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-            for target in getattr(stmt, "targets", None) or [stmt.target]:
-                names.update(target_names(target))
-        elif isinstance(stmt, (ast.For, ast.With, ast.If, ast.Try)):
-            names |= {n.id for n in ast.walk(stmt)
-                      if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    return frozenset(names) | BUILTIN_NAMES
 
 
 def infer_kinds(body: list[ast.stmt], params: set[str]) -> dict[str, str]:
@@ -182,7 +166,7 @@ def infer_kinds(body: list[ast.stmt], params: set[str]) -> dict[str, str]:
                 containers.add(node.func.value.id)
         if isinstance(node, ast.Assign):
             for target in node.targets:
-                pairs = (zip(target.elts, node.value.elts) if isinstance(target, ast.Tuple)
+                pairs = (zip(target.elts, node.value.elts, strict=True) if isinstance(target, ast.Tuple)
                          and isinstance(node.value, ast.Tuple)
                          and len(node.value.elts) == len(target.elts) else [(target, node.value)])
                 for sub, source in pairs:
@@ -228,6 +212,7 @@ class _Collector:
         self.sites = sites
         self.func = "<module>"
         self.kinds: dict[str, str] = {}
+        self.block_vars: frozenset[str] = frozenset()
 
     def module(self, tree: ast.Module) -> None:
         self.kinds = infer_kinds([s for s in tree.body if not isinstance(s, ast.FunctionDef)],
@@ -246,7 +231,12 @@ class _Collector:
         expr = self.expr
         if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)):
             if self.func == "<module>":
-                self.function(s)
+                self.function(s, s.name)
+            return scope
+        if isinstance(s, ast.ClassDef) and self.func == "<module>":
+            for method in s.body:
+                if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    self.function(method, f"{s.name}.{method.name}")
             return scope
         if isinstance(s, ast.Assign):
             self.assignment(s, scope, path)
@@ -257,7 +247,7 @@ class _Collector:
         if isinstance(s, ast.AugAssign):
             int_target = (isinstance(s.target, ast.Name)
                           and self.kinds.get(s.target.id) == "int")
-            self.add(s, "op", None, scope, int_target, path, s.value)
+            self.add(s, "op", None, scope, int_target, path, expr_size(s.value))
             expr(s, "value", None, scope, int_target, path)
             return scope
         if isinstance(s, (ast.For, ast.AsyncFor)):
@@ -302,36 +292,36 @@ class _Collector:
         names = target_names(target)
         return bool(names) and all(self.kinds.get(n) == "int" for n in names)
 
-    def function(self, f: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+    def function(self, f: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> None:
         a = f.args
         params = {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs}
         params |= {x.arg for x in (a.vararg, a.kwarg) if x is not None}
-        self.sites.functions[(self.block, f.name)] = f
+        self.sites.functions[(self.block, name)] = f
         outer_func, outer_kinds = self.func, self.kinds
-        self.func, self.kinds = f.name, {**{v: "num" for v in self.block_vars},
+        self.func, self.kinds = name, {**{v: "num" for v in self.block_vars},
                                          **infer_kinds(f.body, params)}
         self.stmts(f.body, frozenset(params) | self.block_vars, ())
         self.func, self.kinds = outer_func, outer_kinds
 
     def add(self, holder: ast.AST, fld: str, index: int | None, scope: frozenset[str],
-            int_ctx: bool, path: tuple, root: ast.AST) -> None:
+            int_ctx: bool, path: tuple, root_size: int) -> None:
         self.sites.exprs.append(Site(holder, fld, index, self.func, self.block, scope,
-                                     self.kinds, int_ctx, path, root))
+                                     self.kinds, int_ctx, path, root_size))
 
     def expr(self, holder: ast.AST, fld: str, index: int | None, scope: frozenset[str],
-             int_ctx: bool, path: tuple, root: ast.AST | None = None) -> None:
+             int_ctx: bool, path: tuple, root_size: int | None = None) -> None:
         node = getattr(holder, fld) if index is None else getattr(holder, fld)[index]
         if node is None:
             return
-        root = node if root is None else root
+        size = expr_size(node) if root_size is None else root_size
         path = path + ((fld, index),)
-        here = (holder, fld, index, scope, int_ctx, path, root)
+        here = (holder, fld, index, scope, int_ctx, path, size)
 
         def sub(*args: Any) -> None:
-            self.expr(*args, root=root)
+            self.expr(*args, root_size=size)
 
         if isinstance(node, ast.Name):
-            if isinstance(node.ctx, ast.Load) and node.id in scope:
+            if isinstance(node.ctx, ast.Load) and node.id in scope and ordinary(node.id):
                 self.add(*here)
         elif isinstance(node, ast.Constant):
             if type(node.value) in (int, float):
@@ -346,7 +336,8 @@ class _Collector:
             sub(node, "operand", None, scope, int_ctx, path)
         elif isinstance(node, ast.Call):
             self.add(*here)
-            int_args = dotted(node.func) == "range"
+            callee = dotted(node.func)
+            int_args = callee == "range" or (int_ctx and not converts_to_int(callee))
             for i in range(len(node.args)):
                 if not isinstance(node.args[i], ast.Starred):
                     sub(node, "args", i, scope, int_args, path)
@@ -388,64 +379,24 @@ class _Collector:
             sub(node, "elt", None, inner, int_ctx, path)
 
 
+def same_tree(a: Any, b: Any) -> bool:
+    """Structural equality of two ASTs (positions ignored); cheaper than comparing ast.dump."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, ast.AST):
+        return all(same_tree(getattr(a, f, None), getattr(b, f, None)) for f in a._fields)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(map(same_tree, a, b))
+    return a == b
+
+
+def expr_size(node: ast.AST) -> int:
+    return sum(isinstance(n, ast.expr) for n in ast.walk(node))
+
+
 def collect_sites(blocks: list[ast.Module]) -> Sites:
     """Every editable expression in ``blocks`` (in a fixed order), with its scope."""
     sites = Sites()
     for i, tree in enumerate(blocks):
         _Collector(i, sites).module(tree)
     return sites
-
-
-def free_names(node: ast.AST) -> set[str]:
-    """Names an expression reads from its surroundings (comprehension targets excluded)."""
-    bound = {n for c in ast.walk(node) if isinstance(c, ast.comprehension)
-             for n in target_names(c.target)}
-    return {n.id for n in ast.walk(node)
-            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - bound
-
-
-def undefined_names(tree: ast.Module, known: frozenset[str]) -> set[str]:
-    """Names read in a scope where neither it nor an enclosing scope binds them.
-
-    Flow-insensitive (a name assigned later in the function counts as bound): a safety net for
-    edits that are built to use only names in scope, not a full checker.
-    """
-    missing: set[str] = set()
-    check_scope(tree.body, None, known, missing)
-    return missing
-
-
-def shallow_walk(nodes: list[ast.AST]):
-    """ast.walk over ``nodes`` that does not enter nested functions, lambdas or classes."""
-    todo = list(nodes)
-    while todo:
-        node = todo.pop()
-        yield node
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-            todo.extend(ast.iter_child_nodes(node))
-
-
-def check_scope(body: list[ast.AST], args: ast.arguments | None, outer: frozenset[str],
-                missing: set[str]) -> None:
-    names: set[str] = set()
-    if args is not None:
-        names |= {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
-        names |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
-    nodes = list(shallow_walk(body))
-    for node in nodes:
-        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            names.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((a.asname or a.name).split(".")[0] for a in node.names)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            names.add(node.name)
-    scope = outer | names
-    for node in nodes:
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in scope:
-            missing.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            check_scope(node.body, node.args, scope, missing)
-        elif isinstance(node, ast.Lambda):
-            check_scope([node.body], node.args, scope, missing)

@@ -24,34 +24,46 @@ from adrs.proposer.ast_ops import (
     Site,
     Sites,
     Vocabulary,
+    collect_sites,
     dotted,
-    free_names,
     is_numeric_call,
-    undefined_names,
+    same_tree,
 )
+from adrs.proposer.names import free_names, undefined_names
 
 MAX_EXPR_NODES = 24  # edits that grow an expression stop at this size (against bloat)
+HELPER_WEIGHT = 0.4  # helpers change behaviour less directly than the functions the harness calls
 INT_LIMIT = 1000
 FLOAT_LIMIT = 1e6
 ORDER_GROUPS = ((ast.Lt, ast.LtE, ast.Gt, ast.GtE), (ast.Eq, ast.NotEq))
 
 
-@dataclass
+@dataclass(frozen=True)
 class Donor:
-    """An inspiration program's blocks, as crossover material."""
+    """An inspiration program's blocks, as crossover material (never edited: grafts copy)."""
 
     label: str  # "#12"
     sites: Sites
+    dumps: tuple[str, ...]  # ast.dump of each site's expression, parallel to sites.exprs
 
 
 @dataclass
 class Context:
+    """Everything an edit may read: the random stream, the blocks being edited and their sites."""
+
     rng: random.Random
     vocab: Vocabulary
     known: frozenset[str]  # module-level names and builtins of the parent program
     blocks: list[ast.Module]
     sites: Sites
     donors: list[Donor] = field(default_factory=list)
+    helpers: frozenset[str] = frozenset()  # block functions only other block code calls
+    material: dict[tuple, list[tuple[str, Site]]] = field(default_factory=dict)  # cache
+
+    def refresh(self) -> None:
+        """Re-collect the sites after an edit."""
+        self.sites = collect_sites(self.blocks)
+        self.material.clear()
 
 
 @dataclass(frozen=True)
@@ -100,12 +112,8 @@ def wrappable(site: Site, ctx: Context) -> bool:
     return is_number_constant(node) or isinstance(node, (ast.BinOp, ast.Subscript))
 
 
-def expr_size(node: ast.AST) -> int:
-    return sum(isinstance(n, ast.expr) for n in ast.walk(node))
-
-
 def can_grow(site: Site, ctx: Context) -> bool:
-    return wrappable(site, ctx) and expr_size(site.root) < MAX_EXPR_NODES
+    return site.root_size < MAX_EXPR_NODES and wrappable(site, ctx)
 
 
 def fits(expr: ast.AST, site: Site, ctx: Context) -> bool:
@@ -138,10 +146,6 @@ def terminal(site: Site, ctx: Context, avoid: set[str]) -> ast.expr:
     if r < 0.9 or not nums:
         return number(rng.choice(ctx.vocab.constants or (1.0,)))
     return subexpression(site, ctx) or ast.Name(rng.choice(nums), ast.Load())
-
-
-def names_in(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
 def sites_where(test: Callable[[Site, Context], bool]) -> Callable[[Context], list[Site]]:
@@ -313,16 +317,21 @@ def unwrap(site: Site, ctx: Context) -> str | None:
 
 
 def donor_sites(site: Site, ctx: Context) -> list[tuple[str, Site]]:
-    return [(d.label, s) for d in ctx.donors for s in d.sites.exprs
-            if s.func == site.func and s.int_ctx == site.int_ctx and wrappable(s, ctx)]
+    """Expressions of the inspirations' same-named function that the parent's lacks."""
+    key = (site.block, site.func, site.int_ctx)
+    if key not in ctx.material:
+        mine = {ast.dump(s.node) for s in ctx.sites.exprs if (s.block, s.func) == key[:2]}
+        ctx.material[key] = [(d.label, s) for d in ctx.donors
+                             for s, dump in zip(d.sites.exprs, d.dumps, strict=True)
+                             if s.func == site.func and s.int_ctx == site.int_ctx
+                             and dump not in mine and wrappable(s, ctx)]
+    return ctx.material[key]
 
 
 def graft(site: Site, ctx: Context) -> str | None:
     """Crossover: replace the expression by one from the same-named function of an inspiration,
     preferably the one at the same position (e.g. the returned expression)."""
-    mine = ast.dump(site.node)
-    pool = [(label, s) for label, s in donor_sites(site, ctx)
-            if ast.dump(s.node) != mine and fits(s.node, site, ctx)]
+    pool = [(label, s) for label, s in donor_sites(site, ctx) if fits(s.node, site, ctx)]
     if not pool:
         return None
     aligned = [(label, s) for label, s in pool if s.path == site.path]
@@ -334,6 +343,8 @@ def graft(site: Site, ctx: Context) -> str | None:
 
 def function_candidates(ctx: Context) -> list[tuple[int, int, ast.FunctionDef, str]]:
     """(block, index in block, donor def, label) for functions an inspiration defines differently."""
+    if "functions" in ctx.material:
+        return ctx.material["functions"]
     found = []
     for b, tree in enumerate(ctx.blocks):
         for i, stmt in enumerate(tree.body):
@@ -342,10 +353,11 @@ def function_candidates(ctx: Context) -> list[tuple[int, int, ast.FunctionDef, s
             for d in ctx.donors:
                 other = next((f for (_, name), f in d.sites.functions.items()
                               if name == stmt.name), None)
-                if (other is not None and ast.dump(other.args) == ast.dump(stmt.args)
-                        and ast.dump(other) != ast.dump(stmt)
+                if (other is not None and same_tree(other.args, stmt.args)
+                        and not same_tree(other, stmt)
                         and not undefined_names(ast.Module([other], []), ctx.known)):
                     found.append((b, i, other, d.label))
+    ctx.material["functions"] = found
     return found
 
 
@@ -383,16 +395,25 @@ def candidate_group(candidate: Any) -> tuple:
 
 def apply_random_edit(ctx: Context, operators: tuple[Operator, ...] = OPERATOR_TABLE,
                       tries: int = 6) -> str | None:
-    """Choose an operator (by weight), a function, then a candidate in it; apply one edit."""
+    """Choose an operator (by weight), a function, then a candidate in it; apply one edit.
+    Candidates are listed only for the operators drawn (operators without any drop out)."""
     rng = ctx.rng
-    table = [(op, op.candidates(ctx)) for op in operators]
-    table = [(op, cands) for op, cands in table if cands]
-    if not table:
-        return None
+    listed: dict[str, list[Any]] = {}
+    live = list(operators)
     for _ in range(tries):
-        op, cands = rng.choices(table, [op.weight for op, _ in table])[0]
+        while live:
+            op = rng.choices(live, [o.weight for o in live])[0]
+            if op.name not in listed:
+                listed[op.name] = op.candidates(ctx)
+            if listed[op.name]:
+                break
+            live.remove(op)
+        else:
+            return None
+        cands = listed[op.name]
         groups = sorted({candidate_group(c) for c in cands})
-        group = rng.choice(groups)
+        weights = [HELPER_WEIGHT if g[1] in ctx.helpers else 1.0 for g in groups]
+        group = rng.choices(groups, weights)[0]
         note = op.apply(rng.choice([c for c in cands if candidate_group(c) == group]), ctx)
         if note:
             where = "block level" if group[1] == "<module>" else f"{group[1]}()"

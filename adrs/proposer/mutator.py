@@ -14,17 +14,14 @@ from __future__ import annotations
 import ast
 import random
 from dataclasses import dataclass
+from functools import lru_cache
 
 from adrs.problem import EVOLVE_END, EVOLVE_START
 from adrs.prompt import Prompt
 from adrs.proposer import Proposal, ProposalError
-from adrs.proposer.ast_ops import (
-    Vocabulary,
-    collect_sites,
-    module_names,
-    undefined_names,
-)
+from adrs.proposer.ast_ops import Sites, Vocabulary, collect_sites, same_tree
 from adrs.proposer.edits import Context, Donor, apply_random_edit
+from adrs.proposer.names import module_names, undefined_names
 
 EDIT_COUNTS = (1, 2, 3)
 EDIT_COUNT_WEIGHTS = (0.55, 0.3, 0.15)
@@ -87,7 +84,7 @@ def changed_nodes(old: ast.AST, new: ast.AST) -> list[tuple[ast.AST, ast.AST, as
         a, b = getattr(old, name, None), getattr(new, name, None)
         if isinstance(a, list) != isinstance(b, list) or (isinstance(a, list) and len(a) != len(b)):
             return None
-        for x, y in zip(a, b) if isinstance(a, list) else [(a, b)]:
+        for x, y in zip(a, b, strict=True) if isinstance(a, list) else [(a, b)]:
             if isinstance(x, ast.AST) and isinstance(y, ast.AST):
                 inner = changed_nodes(x, y)
                 if inner is not None:
@@ -135,7 +132,7 @@ def splice(source: str, old: ast.Module, new: ast.Module) -> str:
         for parens in (False, True):  # fewest parentheses first; the parser checks the result
             result = replace_spans(source, pairs, parens)
             try:
-                if ast.dump(ast.parse(result)) == ast.dump(new):
+                if same_tree(ast.parse(result), new):
                     return result
             except SyntaxError:
                 pass
@@ -161,8 +158,8 @@ def replace_spans(source: str, pairs: list, parens: bool) -> str:
 def render(lines: list[str], blocks: list[Block], olds: list[ast.Module | None],
            news: list[ast.Module | None]) -> str:
     out = list(lines)
-    for block, old, new in reversed(list(zip(blocks, olds, news))):
-        if old is None or ast.dump(old) == ast.dump(new):
+    for block, old, new in reversed(list(zip(blocks, olds, news, strict=True))):
+        if old is None or same_tree(old, new):
             continue
         text = splice(block.source, old, new)
         if block.indent:
@@ -175,20 +172,38 @@ def render(lines: list[str], blocks: list[Block], olds: list[ast.Module | None],
 # ---- the proposer ----------------------------------------------------------------------------
 
 def donors_from(prompt: Prompt) -> list[Donor]:
-    donors = []
-    for view in prompt.inspirations:
-        trees = [parse_block(b) for b in find_blocks(view.code.splitlines(keepends=True))]
-        trees = [t for t in trees if t is not None]
-        if trees:
-            donors.append(Donor(f"#{view.id}", collect_sites(trees)))
-    return donors
+    found = ((view.id, material(view.code)) for view in prompt.inspirations)
+    return [Donor(f"#{pid}", *m) for pid, m in found if m is not None]
 
 
-def program_names(code: str) -> frozenset[str]:
+@lru_cache(maxsize=64)
+def material(code: str) -> tuple[Sites, tuple[str, ...]] | None:
+    """Sites of a program's blocks and their dumps (cached: inspirations recur; read-only)."""
+    trees = [parse_block(b) for b in find_blocks(code.splitlines(keepends=True))]
+    trees = [t for t in trees if t is not None]
+    if not trees:
+        return None
+    sites = collect_sites(trees)
+    return sites, tuple(ast.dump(s.node) for s in sites.exprs)
+
+
+def parse_program(code: str) -> ast.Module:
     try:
-        return module_names(ast.parse(code))
+        return ast.parse(code)
     except SyntaxError:
-        return module_names(ast.Module([], []))
+        return ast.Module([], [])
+
+
+def helper_functions(program: ast.Module, blocks: list[Block],
+                     trees: list[ast.Module | None]) -> frozenset[str]:
+    """Block-level functions that code outside the blocks never names but block code calls."""
+    inside = {(b.start, b.end) for b in blocks}
+    outside = {n.id for n in ast.walk(program) if isinstance(n, ast.Name)
+               and not any(start < n.lineno <= end for start, end in inside)}
+    defined = {s.name for t in trees if t is not None for s in t.body
+               if isinstance(s, ast.FunctionDef)}
+    called = {n.id for t in trees if t is not None for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return frozenset(name for name in defined if name in called and name not in outside)
 
 
 def is_valid(code: str, trees: list[ast.Module], known: frozenset[str]) -> bool:
@@ -220,22 +235,24 @@ class MutatorProposer:
         originals = [parse_block(b) for b in blocks]
         if not any(t is not None for t in originals):
             raise ProposalError("mutator: the parent has no parseable EVOLVE-BLOCK")
-        # Names the blocks already read are known too (a block may sit inside a function).
-        known = program_names(code) | {n.id for t in originals if t is not None
-                                       for n in ast.walk(t) if isinstance(n, ast.Name)}
+        program = parse_program(code)
+        known = module_names(program)
+        # Names a block reads but nothing binds come from around it (a block inside a function).
+        known |= {n for t in originals if t is not None for n in undefined_names(t, known)}
         vocab = self.vocabulary.usable(known)
         donors = donors_from(prompt)
+        helpers = helper_functions(program, blocks, originals)
         rng = random.Random(prompt.seed)
         for _ in range(self.max_attempts):
             trees = [parse_block(b) for b in blocks]
             editable = [t for t in trees if t is not None]
-            ctx = Context(rng, vocab, known, editable, collect_sites(editable), donors)
+            ctx = Context(rng, vocab, known, editable, collect_sites(editable), donors, helpers)
             notes = []
             for _ in range(rng.choices(EDIT_COUNTS, EDIT_COUNT_WEIGHTS)[0]):
                 note = apply_random_edit(ctx)
                 if note:
                     notes.append(note)
-                    ctx.sites = collect_sites(editable)
+                    ctx.refresh()
             if not notes:
                 continue
             text = render(lines, blocks, originals, trees)

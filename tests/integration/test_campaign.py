@@ -91,8 +91,9 @@ def test_failing_seed_stops_with_a_clear_error(runs_dir: Path, tmp_path: Path) -
     broken.mkdir()
     for name in ("problem.yaml", "zero.py"):
         (broken / name).write_text((TOY_PROBLEM / name).read_text())
-    (broken / "problem.yaml").write_text((TOY_PROBLEM / "problem.yaml").read_text()
-                                         .replace("evaluator: evaluator", f"evaluator: {TOY_PROBLEM / 'evaluator'}"))
+    toy_yaml = (TOY_PROBLEM / "problem.yaml").read_text()
+    evaluator = f"evaluator: {TOY_PROBLEM / 'evaluator'}"
+    (broken / "problem.yaml").write_text(toy_yaml.replace("evaluator: evaluator", evaluator))
     (broken / "seed.py").write_text("# EVOLVE-BLOCK-START\ndef solve(x):\n    raise RuntimeError('boom')\n"
                                     "# EVOLVE-BLOCK-END\n")
     from adrs.errors import CampaignError

@@ -60,7 +60,7 @@ class PromptConfig:
 
 @dataclass(frozen=True)
 class EvolutionConfig:
-    budget: int = 300  # candidates after the seed
+    budget: int = 1000  # candidates after the seed (the default smtt campaign: ~5 min on 2 cores)
     max_time_s: float | None = None  # wall-time budget (accumulated over resumes)
     budget_usd: float | None = None  # stop when LLM spend reaches this
     workers: int = 2  # evaluations in flight (Ray CPUs)

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from adrs.config import ConfigError, SandboxConfig, check_keys, require
+from adrs.proposer.ast_ops import Vocabulary
 from adrs.resources import builtin_dir, import_package_from_dir
 from adrs.sandbox import Limits
 
@@ -134,6 +135,11 @@ def parse_problem(root: Path) -> ProblemSpec:
     if not isinstance(limits_raw, dict):
         raise ConfigError(f"{where}: limits must be a mapping")
     check_keys(limits_raw, f"{where}: limits", set(Limits.__dataclass_fields__))
+    mutator = raw.get("mutator") or {}
+    try:
+        Vocabulary.from_dict(mutator)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"{where}: mutator: {err}") from err
     return ProblemSpec(
         name=require(raw, "name", str, where),
         root=root,
@@ -147,6 +153,6 @@ def parse_problem(root: Path) -> ProblemSpec:
         baselines=baselines,
         instances=require(raw, "instances", dict, where),
         limits=Limits(**limits_raw),
-        mutator=raw.get("mutator") or {},
+        mutator=mutator,
         compare_with=compare_with,
     )

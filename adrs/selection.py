@@ -4,6 +4,10 @@ Candidate ``seq`` lives on island ``seq % islands``. Its pool is that island's p
 migrants, the best program of the previous island as of the last migration point. The parent comes
 from a tournament among correct programs (or, with ``elite_probability``, the island's best);
 inspirations are other good programs of the pool. Fitness is "larger is better".
+
+Programs with the same score as an older program are never chosen: only strictly better children
+compete. Otherwise score-neutral edits pile up (e.g. inside code that is switched off) and wreck the
+parts a later change would switch on.
 """
 
 from __future__ import annotations
@@ -50,9 +54,18 @@ def best_of(programs: Sequence[ProgramView], fitness: Fitness) -> ProgramView | 
     return max(correct, key=lambda p: (fitness(p.score), -p.seq))  # type: ignore[arg-type]
 
 
+def first_of_each_score(programs: Sequence[ProgramView]) -> list[ProgramView]:
+    """Correct programs, keeping only the oldest of those with equal scores."""
+    first: dict[float, ProgramView] = {}
+    for p in sorted(programs, key=lambda p: p.seq):
+        if p.score is not None and p.status == "ok":
+            first.setdefault(p.score, p)
+    return list(first.values())
+
+
 def select_parent(pool: Sequence[ProgramView], rng: random.Random, tournament_size: int,
                   elite_probability: float, fitness: Fitness) -> ProgramView:
-    correct = [p for p in pool if p.score is not None and p.status == "ok"]
+    correct = first_of_each_score(pool)
     if not correct:
         raise ValueError("no correct program to select a parent from")
     if rng.random() < elite_probability:
@@ -64,8 +77,7 @@ def select_parent(pool: Sequence[ProgramView], rng: random.Random, tournament_si
 def select_inspirations(pool: Sequence[ProgramView], parent: ProgramView, count: int,
                         rng: random.Random, fitness: Fitness) -> tuple[ProgramView, ...]:
     """The pool's best other program plus random distinct correct ones, ``count`` in all."""
-    others = [p for p in pool if p.id != parent.id and p.status == "ok" and p.score is not None
-              and p.code != parent.code]
+    others = [p for p in first_of_each_score(pool) if p.id != parent.id and p.code != parent.code]
     if count <= 0 or not others:
         return ()
     best = best_of(others, fitness)

@@ -3,10 +3,11 @@
 ``collect_sites`` walks the AST of EVOLVE-BLOCK code and lists every expression an edit may replace,
 each with the variables bound at that point (function parameters, names assigned earlier, loop
 targets) and a rough kind per variable (``container`` if subscripted, iterated or ``len``-ed, ``int``
-if it only ever holds integers, else ``num``). Signatures, assignment and loop targets, the callee of
-a call, attribute owners and string constants are never sites. This module does not choose or apply
-edits (see ``adrs.proposer.edits``), check names (``adrs.proposer.names``) or read EVOLVE-BLOCK
-markers.
+if used as an index or only ever assigned integers, else ``num``); inside an index or range()
+argument a site is marked integral, so edits there keep it an integer. Signatures, assignment and
+loop targets, the callee of a call, attribute owners and string constants are never sites. This
+module does not choose or apply edits (see ``adrs.proposer.edits``), check names
+(``adrs.proposer.names``) or read EVOLVE-BLOCK markers.
 """
 
 from __future__ import annotations

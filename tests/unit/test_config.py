@@ -54,3 +54,12 @@ def test_malformed_problem_yaml_names_the_field(tmp_path: Path) -> None:
         parse_problem(tmp_path)
     with pytest.raises(ConfigError, match="unknown problem"):
         load_problem("definitely-not-a-problem")
+
+
+def test_bad_mutator_vocabulary_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "seed.py").write_text("# EVOLVE-BLOCK-START\nx = 1\n# EVOLVE-BLOCK-END\n")
+    (tmp_path / "problem.yaml").write_text(
+        "name: t\ndescription: d\nsignature: s\nentry: f\nevaluator: e\nseed_program: seed.py\n"
+        "instances: {}\nobjective: {metric: m, direction: minimize}\nmutator: {operators: ['@@']}\n")
+    with pytest.raises(ConfigError, match="mutator: .*unknown operators"):
+        parse_problem(tmp_path)

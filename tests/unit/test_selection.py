@@ -53,3 +53,10 @@ def test_select_is_reproducible_and_inspirations_differ_from_parent() -> None:
 def test_recent_failure_finds_failed_programs_only() -> None:
     assert recent_failure(PROGRAMS, random.Random(0)).seq == 4
     assert recent_failure([p for p in PROGRAMS if p.status == "ok"], random.Random(0)) is None
+
+
+def test_children_that_only_tie_an_older_program_are_never_parents() -> None:
+    pool = [prog(0, 5.0, 0), prog(4, 5.0, 0), prog(8, 5.0, 0), prog(12, 3.0, 0), prog(16, 3.0, 0)]
+    rng = random.Random(0)
+    parents = {select_parent(pool, rng, 1, 0.0, fitness).seq for _ in range(200)}
+    assert parents == {0, 12}

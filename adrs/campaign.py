@@ -69,14 +69,14 @@ def new_campaign(problem: str, config: RunConfig) -> Campaign:
 
 
 def resume_campaign(run_ref: str | None, runs_dir: Path, db_url: str | None,
-                    budget: int | None) -> Campaign:
-    """Reopen a run (default: the newest) with its stored config, optionally a new budget."""
+                    budget: int | None, max_time_s: float | None = None) -> Campaign:
+    """Reopen a run (default: the newest) with its stored config, optionally new budgets."""
     url, run_id = store.locate_run(runs_dir, db_url, run_ref)
     engine = store.open_engine(url)
     with Session(engine) as session:
         run = session.get(Run, run_id)
         assert run is not None
-        config = with_budget(load_run_config(base=run.config), budget)
+        config = with_budget(load_run_config(base=run.config), budget, max_time_s)
         spec = load_problem(run.problem_root if Path(run.problem_root).is_dir() else run.problem)
         proposer = checked_proposer(config, spec)
         run.status, run.stop_reason, run.config = "running", "", config.to_dict()

@@ -60,8 +60,10 @@ class PromptConfig:
 
 @dataclass(frozen=True)
 class EvolutionConfig:
-    budget: int = 1000  # candidates after the seed (the default smtt campaign: ~5 min on 2 cores)
-    max_time_s: float | None = None  # wall-time budget (accumulated over resumes)
+    budget: int = 1000  # candidates after the seed
+    # wall-time budget, accumulated over resumes; None: no limit. Evolved SMTT programs get slower
+    # (more improvement passes), so the default campaign is capped at 7 minutes of evolution.
+    max_time_s: float | None = 420.0
     budget_usd: float | None = None  # stop when LLM spend reaches this
     workers: int = 2  # evaluations in flight (Ray CPUs)
     islands: int = 4

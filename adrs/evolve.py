@@ -371,8 +371,11 @@ def _finish_run(session: Session, campaign: Campaign, state: LoopState, status: 
     session.commit()
 
 
-def with_budget(config: RunConfig, budget: int | None) -> RunConfig:
-    """``config`` with a new candidate budget (for ``adrs resume --budget``)."""
-    if budget is None:
-        return config
-    return replace(config, evolution=replace(config.evolution, budget=budget))
+def with_budget(config: RunConfig, budget: int | None, max_time_s: float | None) -> RunConfig:
+    """``config`` with new candidate / wall-time budgets where given (``adrs resume``)."""
+    evolution = config.evolution
+    if budget is not None:
+        evolution = replace(evolution, budget=budget)
+    if max_time_s is not None:
+        evolution = replace(evolution, max_time_s=max_time_s)
+    return replace(config, evolution=evolution)

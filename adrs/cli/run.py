@@ -52,13 +52,15 @@ def run(
 def resume(
     run_id: Annotated[str | None, typer.Argument(help="Run id (default: the newest run).")] = None,
     budget: Annotated[int | None, typer.Option(help="New candidate budget (total).")] = None,
+    max_time: Annotated[float | None, typer.Option("--max-time", help="New wall-time budget (total "
+                                                   "over all sessions), seconds.")] = None,
     db: DbUrl = None,
     runs_dir: RunsDir = Path("runs"),
 ) -> None:
     """Continue an interrupted or finished run where it stopped."""
     from adrs.campaign import resume_campaign
 
-    _drive(resume_campaign(run_id, runs_dir, db, budget))
+    _drive(resume_campaign(run_id, runs_dir, db, budget, max_time))
 
 
 def _drive(campaign: Campaign) -> None:

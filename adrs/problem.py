@@ -16,12 +16,10 @@ from typing import Any
 import yaml
 
 from adrs.config import ConfigError, SandboxConfig, check_keys, require
+from adrs.program import EVOLVE_END, EVOLVE_START
 from adrs.proposer.ast_ops import Vocabulary
 from adrs.resources import builtin_dir, import_package_from_dir
 from adrs.sandbox import Limits
-
-EVOLVE_START = "# EVOLVE-BLOCK-START"
-EVOLVE_END = "# EVOLVE-BLOCK-END"
 
 
 @dataclass(frozen=True)

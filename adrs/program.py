@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+EVOLVE_START = "# EVOLVE-BLOCK-START"  # the evolvable code of a program lies between these lines
+EVOLVE_END = "# EVOLVE-BLOCK-END"
+
 
 @dataclass(frozen=True)
 class Candidate:

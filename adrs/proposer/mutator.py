@@ -16,7 +16,7 @@ import random
 from dataclasses import dataclass
 from functools import lru_cache
 
-from adrs.problem import EVOLVE_END, EVOLVE_START
+from adrs.program import EVOLVE_END, EVOLVE_START
 from adrs.prompt import Prompt
 from adrs.proposer import Proposal, ProposalError
 from adrs.proposer.ast_ops import Sites, Vocabulary, collect_sites, same_tree

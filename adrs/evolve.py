@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -126,6 +127,10 @@ async def evolve(campaign: Campaign) -> str:
     window = evolution.workers + (config.llm.concurrency if campaign.proposer.uses_prompt else 0)
     with Session(campaign.engine) as session:
         state = LoopState(session, campaign)
+        seed = state.seed_program()
+        if seed is not None and seed.status != "ok":
+            raise CampaignError(f"the seed program failed on the training instances "
+                                f"({seed.status}); fix it before resuming:\n{seed.feedback}")
         baselines = _train_baselines(session, campaign, ray, remote)
         proposals: dict[asyncio.Task[Ticket], int] = {}
         evaluations: dict[Any, Ticket] = {}
@@ -272,6 +277,12 @@ async def _propose(campaign: Campaign, state: LoopState, seq: int, window: int) 
     except ProposalError as err:
         ticket.proposal = Proposal(text="", kind="diff", proposer=proposer.name, usage=err.usage)
         ticket.failure = EvalResult.failure("proposal_error", f"the proposer failed: {err}")
+        return ticket
+    except Exception as err:  # a bug in a proposer must not end a campaign: record it
+        ticket.proposal = Proposal(text="", kind="diff", proposer=proposer.name)
+        ticket.failure = EvalResult.failure(
+            "proposal_error", f"the proposer crashed: {type(err).__name__}: {err}\n"
+            + traceback.format_exc(limit=-5))
         return ticket
     finally:
         ticket.propose_s = time.perf_counter() - started

@@ -104,3 +104,30 @@ def test_failing_seed_stops_with_a_clear_error(runs_dir: Path, tmp_path: Path) -
     with Session(campaign.engine) as session:
         assert session.get(Run, campaign.run_id).status == "failed"
         assert session.scalars(select(Program)).one().status == "error"
+
+
+def test_a_crashing_proposer_is_recorded_and_the_campaign_goes_on(runs_dir: Path) -> None:
+    from adrs.proposer import Proposal
+
+    class Flaky:
+        name, uses_prompt = "flaky", False
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        async def propose(self, prompt):
+            self.calls += 1
+            if self.calls % 2:
+                raise ZeroDivisionError("bug in the proposer")
+            return Proposal(text=prompt.parent.code.replace("0.5", "0.75"), kind="rewrite",
+                            proposer="flaky")
+
+    campaign = toy_campaign(runs_dir, budget=4)
+    campaign.proposer = Flaky()
+    asyncio.run(evolve(campaign))
+    statuses = [status for _, _, status, _ in lineage_of(campaign)]
+    assert len(statuses) == 5 and statuses.count("proposal_error") >= 1 and "ok" in statuses[1:]
+    with Session(campaign.engine) as session:
+        failed = session.scalars(select(Program).where(Program.status == "proposal_error")).first()
+        assert "ZeroDivisionError" in failed.feedback
+        assert session.get(Run, campaign.run_id).status == "finished"

@@ -4,6 +4,7 @@ then print the best program and how it compares with the baselines on validation
 from __future__ import annotations
 
 import asyncio
+import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -84,6 +85,8 @@ def _drive(campaign: Campaign) -> None:
         console.print(f"database: {campaign.engine.url.render_as_string(hide_password=True)}")
     console.print("starting Ray ...")
     start_ray(evolution.workers)
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:  # started as a background job
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # SIGINT still stops cleanly
     with _live_progress(campaign) as on_progress:
         campaign.on_progress = on_progress
         try:

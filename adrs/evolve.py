@@ -196,7 +196,7 @@ async def evolve(campaign: Campaign) -> str:
 
 
 def _ray_task() -> tuple[Any, Any]:
-    """Import ray lazily, start it if needed, and wrap the worker function as a task."""
+    """Import ray lazily (it must be running: adrs.campaign.start_ray) and wrap the worker task."""
     import ray
 
     from adrs.worker import evaluate_candidate

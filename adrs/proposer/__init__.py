@@ -7,10 +7,12 @@ mutator). Both satisfy the small ``Proposer`` protocol below; the loop does not 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from adrs.config import LLMConfig
-from adrs.prompt import Prompt
+
+if TYPE_CHECKING:  # importing adrs.prompt loads jinja2; browsing commands do not need it
+    from adrs.prompt import Prompt
 
 
 @dataclass(frozen=True)

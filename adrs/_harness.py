@@ -1,7 +1,12 @@
 """Child side of ``adrs.sandbox``: import one candidate program and call its entry function.
 
 Run as ``python -P -S _harness.py WORK_DIR SITE_DIR ENTRY N_CALLS CPU_S MEMORY_MB FILE_SIZE_MB
-MAX_PROCESSES`` with WORK_DIR holding ``candidate.py`` and ``inputs.npz``. Before any candidate code
+MAX_PROCESSES ADAPTER REPEATS`` with WORK_DIR holding ``candidate.py``, ``inputs.npz`` and any support
+modules of the evaluator (importable by the candidate). ADAPTER is ``-`` or ``module:function``: that
+function turns a call's arrays into the entry's keyword arguments (e.g. wraps them in a workload
+object); it runs untimed, in this process, so it is as untrusted as the candidate. With REPEATS > 1
+each call runs once to warm up and then REPEATS times; its time is the median and its result the
+last one. Before any candidate code
 runs it moves to WORK_DIR and sets its own rlimits (here rather than in a preexec_fn, which is unsafe
 in threaded parents such as Ray workers), imports numpy and writes one byte to fd 3 (the parent's
 proof that the host side worked). Then it imports the candidate, calls ``ENTRY(**call)`` per call
@@ -174,16 +179,51 @@ def group_inputs(n_calls: int):
     return inputs, names
 
 
-def run_calls(fn, n_calls: int, progress: Progress) -> dict:
+def load_adapter(adapter: str):
+    """The ``module:function`` that builds the entry's keyword arguments (None for ``-``)."""
+    if adapter == "-":
+        return None
+    module_name, _, function = adapter.partition(":")
+    sys.path.insert(0, os.getcwd())
+    module = __import__(module_name)
+    return getattr(module, function)
+
+
+def call_arguments(inputs, i: int, names: list, adapt) -> dict:
+    """Fresh keyword arguments for call ``i``: 0-d arrays become Python scalars."""
+    kwargs = {}
+    for name in names:
+        value = inputs[f"{i}/{name}"]
+        kwargs[name] = value.item() if value.ndim == 0 else value
+    return adapt(**kwargs) if adapt is not None else kwargs
+
+
+def timed_call(fn, inputs, i: int, names: list, adapt, repeats: int):
+    """Call ``fn`` on call ``i``'s inputs; with repeats > 1: warm up, then the median of repeats."""
+    if repeats <= 1:
+        kwargs = call_arguments(inputs, i, names, adapt)
+        t0 = perf_counter()
+        value = fn(**kwargs)
+        return value, perf_counter() - t0
+    fn(**call_arguments(inputs, i, names, adapt))
+    times = []
+    for _ in range(repeats):
+        kwargs = call_arguments(inputs, i, names, adapt)
+        t0 = perf_counter()
+        value = fn(**kwargs)
+        times.append(perf_counter() - t0)
+    times.sort()
+    middle = len(times) // 2
+    median = times[middle] if len(times) % 2 else (times[middle - 1] + times[middle]) / 2
+    return value, median
+
+
+def run_calls(fn, n_calls: int, progress: Progress, adapt=None, repeats: int = 1) -> dict:
     inputs, names = group_inputs(n_calls)
     outputs, times = [], []
     for i in range(n_calls):
-        kwargs = {name: inputs[f"{i}/{name}"] for name in names[i]}
         progress.note(f"start {i}")
-        t0 = perf_counter()
-        value = fn(**kwargs)
-        dt = perf_counter() - t0
-        del kwargs
+        value, dt = timed_call(fn, inputs, i, names[i], adapt, repeats)
         try:
             outputs.append(encode(value))
         except BadOutput as e:
@@ -195,7 +235,8 @@ def run_calls(fn, n_calls: int, progress: Progress) -> dict:
     return {"status": "ok", "outputs": outputs, "call_times": times}
 
 
-def run(entry: str, n_calls: int, progress: Progress) -> dict:
+def run(entry: str, n_calls: int, progress: Progress, adapter: str = "-", repeats: int = 1) -> dict:
+    adapt = load_adapter(adapter)
     try:
         module = load_candidate()
     except SyntaxError as e:
@@ -204,12 +245,12 @@ def run(entry: str, n_calls: int, progress: Progress) -> dict:
     fn, problem = find_entry(module, entry)
     if fn is None:
         return {"status": "error", "error": problem}
-    return run_calls(fn, n_calls, progress)
+    return run_calls(fn, n_calls, progress, adapt, repeats)
 
 
-def guarded_run(entry: str, n_calls: int, progress: Progress) -> dict:
+def guarded_run(entry: str, n_calls: int, progress: Progress, adapter: str, repeats: int) -> dict:
     try:
-        return run(entry, n_calls, progress)
+        return run(entry, n_calls, progress, adapter, repeats)
     except CpuLimit:
         return {"status": "timeout", "error": "cpu"}
     except MemoryError as e:
@@ -253,7 +294,8 @@ def flush_std_streams() -> None:
 def main(argv: list[str]) -> None:
     global np
     faulthandler.enable()  # a Python traceback on stderr if the candidate segfaults
-    work_dir, site_dir, entry, n_calls, cpu_s, memory_mb, file_size_mb, max_processes = argv
+    work_dir, site_dir, entry, n_calls, cpu_s, memory_mb, file_size_mb, max_processes = argv[:8]
+    adapter, repeats = argv[8:10]
     os.chdir(work_dir)
     set_limits(int(cpu_s), int(memory_mb), int(file_size_mb), int(max_processes))
     signal.signal(signal.SIGXCPU, on_cpu_limit)
@@ -266,7 +308,7 @@ def main(argv: list[str]) -> None:
     report_started()
     progress = Progress("progress")
     progress.note("started")
-    result = guarded_run(entry, int(n_calls), progress)
+    result = guarded_run(entry, int(n_calls), progress, adapter, int(repeats))
     flush_std_streams()
     write_result(result, cap_bytes=int(file_size_mb) * 1024 * 1024)
     os._exit(0)  # skip atexit hooks and non-daemon threads of the candidate

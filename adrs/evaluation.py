@@ -62,6 +62,11 @@ class Evaluator(Protocol):
     ``calls(split)`` returns one keyword-argument mapping per call of the entry function (copies are
     made by the sandbox; the candidate never sees references or other splits). ``score`` receives the
     decoded return values in the same order and must validate each one and recompute the objective.
+
+    Optional attributes (read with defaults by ``sandbox_options``): ``support`` (module file name
+    -> source, copied next to the candidate, e.g. a simulator it may call), ``adapter``
+    (``"module:function"`` of a support module building the entry's arguments from a call's arrays)
+    and ``timing_repeats`` (time each call as the median of that many runs after a warm-up).
     """
 
     entry: str
@@ -71,9 +76,16 @@ class Evaluator(Protocol):
     def score(self, split: Split, outputs: Sequence[Any], call_times_s: Sequence[float]) -> EvalResult: ...
 
 
+def sandbox_options(evaluator: Evaluator) -> dict[str, Any]:
+    """The evaluator's optional sandbox settings as keyword arguments for ``run_program``."""
+    return {"support": getattr(evaluator, "support", None), "adapter": getattr(evaluator, "adapter", None),
+            "repeats": getattr(evaluator, "timing_repeats", 1)}
+
+
 def evaluate_program(code: str, evaluator: Evaluator, split: Split, limits: Limits) -> EvalResult:
     """Run ``code`` in the sandbox on every call of ``split`` and let the evaluator score it."""
-    outcome: RunOutcome = run_program(code, evaluator.entry, evaluator.calls(split), limits)
+    outcome: RunOutcome = run_program(code, evaluator.entry, evaluator.calls(split), limits,
+                                      **sandbox_options(evaluator))
     runtime_s = float(sum(outcome.call_times_s))
     if outcome.status != "ok":
         return EvalResult.failure(outcome.status, outcome.feedback(), runtime_s)

@@ -195,16 +195,28 @@ def isolation_level() -> str:
 
 
 def run_program(
-    code: str, entry: str, calls: Sequence[Mapping[str, np.ndarray]], limits: Limits
+    code: str,
+    entry: str,
+    calls: Sequence[Mapping[str, np.ndarray]],
+    limits: Limits,
+    *,
+    support: Mapping[str, str] | None = None,
+    adapter: str | None = None,
+    repeats: int = 1,
 ) -> RunOutcome:
     """Import ``code`` as a module in a sandboxed process and call ``entry(**call)`` for each call.
 
-    Raises SandboxError only if the child died before any candidate code ran (a host problem).
+    0-d arrays in a call arrive as Python scalars. ``support`` maps module file names (``x.py``) to
+    source written next to the candidate (importable by it, e.g. a simulator it may call);
+    ``adapter`` (``module:function`` of a support module) turns each call's arrays into the entry's
+    keyword arguments. With ``repeats`` > 1 each call is warmed up and its time is the median of
+    ``repeats`` runs. Raises SandboxError only if the child died before any candidate code ran.
     """
     iso = _detect_isolation()
     with _work_dir() as work:
         _write_inputs(work, code, calls)
-        argv = _child_argv(work, entry, len(calls), limits, iso)
+        _write_support(work, support or {})
+        argv = _child_argv(work, entry, len(calls), limits, iso) + [adapter or "-", str(max(1, repeats))]
         started_r, started_w = _started_pipe()
         try:
             start = time.monotonic()
@@ -281,6 +293,13 @@ def _write_inputs(work: Path, code: str, calls: Sequence[Mapping[str, np.ndarray
                 raise TypeError(f"call {i} argument {name!r}: object arrays cannot be sent")
             arrays[f"{i}/{name}"] = array
     np.savez(work / "inputs.npz", **arrays)
+
+
+def _write_support(work: Path, support: Mapping[str, str]) -> None:
+    for name, source in support.items():
+        if not name.endswith(".py") or not name[:-3].isidentifier() or name == "candidate.py":
+            raise ValueError(f"support module name {name!r}: expected an identifier plus .py")
+        (work / name).write_text(source, encoding="utf-8")
 
 
 def _child_argv(work: Path, entry: str, n_calls: int, limits: Limits, iso: _Isolation) -> list[str]:

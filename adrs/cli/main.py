@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from adrs.cli import browse, run
+from adrs.cli import bench, browse, run
 
 app = typer.Typer(
     name="adrs",
@@ -15,6 +15,7 @@ app = typer.Typer(
 )
 app.add_typer(run.app)
 app.add_typer(browse.app)
+app.add_typer(bench.app)
 
 if __name__ == "__main__":
     app()

@@ -1,0 +1,115 @@
+"""``adrs bench PROBLEM``: compare baselines and programs on a problem's benchmark sets.
+
+The command gathers the programs (the problem's baselines, program files, a run's best program),
+hands them to the evaluator package's ``bench(request)`` (see ``adrs.bench``) and prints the tables
+it returns, as rich tables or JSON. The evaluator decides what is measured; this file only renders.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from adrs.cli.common import DbUrl, RunsDir, console, friendly_errors
+
+app = typer.Typer()
+
+
+@app.command()
+@friendly_errors
+def bench(
+    problem: Annotated[str, typer.Argument(help="Problem name or folder.")],
+    programs: Annotated[list[Path] | None, typer.Argument(help="Program files to compare.")] = None,
+    run_id: Annotated[list[str] | None, typer.Option("--run", help="Add this run's best program "
+                                                     "(repeatable; 'latest' for the newest run).")] = None,
+    data: Annotated[Path | None, typer.Option(help="Folder of published instances to use.")] = None,
+    sizes: Annotated[str | None, typer.Option(help="Comma-separated instance sizes, e.g. 20,100.")] = None,
+    quick: Annotated[bool, typer.Option(help="Fewer instances and repetitions (smoke test).")] = False,
+    plot: Annotated[Path | None, typer.Option(help="Write a figure (PNG) to this file.")] = None,
+    baselines: Annotated[bool, typer.Option(help="Include the problem's baselines.")] = True,
+    workers: Annotated[int, typer.Option(help="Programs evaluated in parallel.")] = 2,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the tables as JSON.")] = False,
+    db: DbUrl = None,
+    runs_dir: RunsDir = Path("runs"),
+) -> None:
+    """Benchmark baselines and programs: the evaluator's tables (gaps, references, runtimes)."""
+    from adrs.bench import BenchRequest
+    from adrs.config import ConfigError
+    from adrs.problem import load_problem
+    from adrs.resources import import_package_from_dir
+
+    spec = load_problem(problem)
+    module = import_package_from_dir(spec.evaluator_dir, f"adrs_evaluator_{spec.evaluator_dir.name}")
+    if not hasattr(module, "bench"):
+        raise ConfigError(f"the evaluator of problem {spec.name!r} provides no bench(request) function")
+    codes: dict[str, str] = {}
+    if baselines:
+        codes.update({name: path.read_text() for name, path in spec.baselines.items()})
+    for path in programs or []:
+        if not path.is_file():
+            raise ConfigError(f"program file {path} does not exist")
+        codes[path.name] = path.read_text()
+    for ref in run_id or []:
+        label, code = _run_best(runs_dir, db, None if ref == "latest" else ref)
+        codes[label] = code
+    if not codes:
+        raise ConfigError("nothing to benchmark: give program files, --run, or keep the baselines")
+    request = BenchRequest(problem=spec, programs=codes, data_dir=data, sizes=_parse_sizes(sizes),
+                           quick=quick, plot=plot, workers=workers)
+    tables = module.bench(request)
+    if as_json:
+        print(json.dumps([t.as_dict() for t in tables], indent=2))
+        return
+    for t in tables:
+        console.print(_render(t))
+        for note in t.notes:
+            console.print(f"  {note}", soft_wrap=True)
+    if plot is not None and plot.exists():
+        console.print(f"wrote {plot}")
+
+
+def _parse_sizes(text: str | None) -> tuple[int, ...] | None:
+    if not text:
+        return None
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise typer.BadParameter(f"--sizes: expected integers separated by commas, got {text!r}") from None
+
+
+def _run_best(runs_dir: Path, db: str | None, run_id: str | None) -> tuple[str, str]:
+    from sqlalchemy.orm import Session
+
+    from adrs.db import store
+    from adrs.db.models import Run
+
+    url, found = store.locate_run(runs_dir, db, run_id)
+    with Session(store.open_engine(url, create=False)) as session:
+        run = session.get(Run, found)
+        if run is None:
+            raise store.DatabaseError(f"no run {found} in {url}")
+        top = store.best_program(session, run.id, run.direction)
+        if top is None:
+            raise store.DatabaseError(f"run {run.id} has no correct program yet")
+        return f"{run.id} #{top.id}", top.code
+
+
+def _render(table: Any) -> Table:
+    out = Table(title=table.title)
+    for column in table.columns:
+        out.add_column(column, no_wrap=True)
+    for row in table.rows:
+        out.add_row(*(_cell(v) for v in row))
+    return out
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1e5 else f"{value:.0f}"
+    return str(value)

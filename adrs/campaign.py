@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from adrs.config import RunConfig, load_run_config
 from adrs.db import store
 from adrs.db.models import Run
+from adrs.db.reader import locate_run
 from adrs.evolve import Campaign, with_budget
 from adrs.problem import ProblemSpec, load_problem
 from adrs.prompt import check_templates
@@ -71,7 +72,7 @@ def new_campaign(problem: str, config: RunConfig) -> Campaign:
 def resume_campaign(run_ref: str | None, runs_dir: Path, db_url: str | None,
                     budget: int | None, max_time_s: float | None = None) -> Campaign:
     """Reopen a run (default: the newest) with its stored config, optionally new budgets."""
-    url, run_id = store.locate_run(runs_dir, db_url, run_ref)
+    url, run_id = locate_run(runs_dir, db_url, run_ref)
     engine = store.open_engine(url)
     with Session(engine) as session:
         run = session.get(Run, run_id)

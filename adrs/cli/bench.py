@@ -82,20 +82,15 @@ def _parse_sizes(text: str | None) -> tuple[int, ...] | None:
 
 
 def _run_best(runs_dir: Path, db: str | None, run_id: str | None) -> tuple[str, str]:
-    from sqlalchemy.orm import Session
+    from adrs.db import reader as rd
 
-    from adrs.db import store
-    from adrs.db.models import Run
-
-    url, found = store.locate_run(runs_dir, db, run_id)
-    with Session(store.open_engine(url, create=False)) as session:
-        run = session.get(Run, found)
-        if run is None:
-            raise store.DatabaseError(f"no run {found} in {url}")
-        top = store.best_program(session, run.id, run.direction)
-        if top is None:
-            raise store.DatabaseError(f"run {run.id} has no correct program yet")
-        return f"{run.id} #{top.id}", top.code
+    url, found = rd.locate_run(runs_dir, db, run_id)
+    with rd.open_reader(url) as reader:
+        run = rd.get_run(reader, found)
+        top = rd.best_program(reader, run)
+    if top is None:
+        raise rd.DatabaseError(f"run {run.id} has no correct program yet")
+    return f"{run.id} #{top.id}", top.code
 
 
 def _render(table: Any) -> Table:

@@ -7,6 +7,8 @@ write to the database (a campaign may be writing it right now).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,27 +18,20 @@ from rich.table import Table
 from adrs.cli.common import DbUrl, RunsDir, console, fmt_score, fmt_seconds, friendly_errors
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from adrs.db.models import Run
+    from adrs.db.reader import Reader, RunRecord
 
 app = typer.Typer()
 
 RunOption = Annotated[str | None, typer.Option("--run", help="Run id (default: the newest run).")]
 
 
-def _open_run(runs_dir: Path, db: str | None, run_id: str | None) -> tuple[Session, Run]:
-    from sqlalchemy.orm import Session
+@contextmanager
+def _open_run(runs_dir: Path, db: str | None, run_id: str | None) -> Iterator[tuple[Reader, RunRecord]]:
+    from adrs.db import reader as rd
 
-    from adrs.db import store
-    from adrs.db.models import Run
-
-    url, found = store.locate_run(runs_dir, db, run_id)
-    session = Session(store.open_engine(url, create=False))
-    run = session.get(Run, found)
-    if run is None:
-        raise store.DatabaseError(f"no run {found} in {url}")
-    return session, run
+    url, found = rd.locate_run(runs_dir, db, run_id)
+    with rd.open_reader(url) as reader:
+        yield reader, rd.get_run(reader, found)
 
 
 @app.command()
@@ -44,18 +39,13 @@ def _open_run(runs_dir: Path, db: str | None, run_id: str | None) -> tuple[Sessi
 def runs(db: DbUrl = None, runs_dir: RunsDir = Path("runs"),
          as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List runs, newest first."""
-    from sqlalchemy import select
-    from sqlalchemy.orm import Session
+    from adrs.db import reader as rd
 
-    from adrs.db import store
-    from adrs.db.models import Run
-
-    urls = [db] if db else [store.sqlite_url(runs_dir, p.name) for p in store.run_dirs(runs_dir)]
+    urls = [db] if db else [rd.sqlite_url(runs_dir, p.name) for p in rd.run_dirs(runs_dir)]
     summaries = []
     for url in urls:
-        with Session(store.open_engine(url, create=False)) as session:
-            for run in session.scalars(select(Run).order_by(Run.created_at.desc())):
-                summaries.append(store.summarize_run(session, run))
+        with rd.open_reader(url) as reader:
+            summaries.extend(rd.summarize_run(reader, run) for run in rd.runs(reader))
     if as_json:
         console.print_json(json.dumps([s.__dict__ for s in summaries]))
         return
@@ -91,30 +81,33 @@ def best(
     run_id: Annotated[str | None, typer.Argument(help="Run id (default: the newest run).")] = None,
     output: Annotated[Path | None, typer.Option(help="Write the best program to this file.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    holdout: Annotated[bool, typer.Option("--holdout", help="Score on holdout instances.")] = False,
     split: Annotated[str, typer.Option(help="validation or holdout.")] = "validation",
     db: DbUrl = None,
     runs_dir: RunsDir = Path("runs"),
 ) -> None:
-    """The best program of a run, scored on validation instances next to the baselines."""
+    """The best program of a run, scored on validation (or holdout) instances next to the baselines."""
     from adrs.cli.report_view import print_report
-    from adrs.db import store
+    from adrs.db import reader as rd
     from adrs.problem import load_problem
     from adrs.report import best_report
 
+    split = "holdout" if holdout else split
     if split not in ("validation", "holdout"):
         raise typer.BadParameter("split must be 'validation' or 'holdout'")
-    session, run = _open_run(runs_dir, db, run_id)
-    with session:
-        spec = load_problem(run.problem_root if Path(run.problem_root).is_dir() else run.problem)
-        report = best_report(session, run, spec, split)  # type: ignore[arg-type]
+    with _open_run(runs_dir, db, run_id) as (reader, run):
+        top = _best_or_error(reader, run)
+        stored = rd.evaluations(reader, run.id, split)
+    spec = load_problem(run.problem_root if Path(run.problem_root).is_dir() else run.problem)
+    report, _ = best_report(run, top, stored, spec, split)  # type: ignore[arg-type]
+    if output is not None:
+        output.write_text(top.code)
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print_report(report, top, show_code=output is None)
         if output is not None:
-            output.write_text(store.get_program(session, report.program_id).code)
-        if as_json:
-            print(json.dumps(report.to_dict(), indent=2))
-        else:
-            print_report(report, session, show_code=output is None)
-            if output is not None:
-                console.print(f"wrote program #{report.program_id} to {output}")
+            console.print(f"wrote program #{report.program_id} to {output}")
 
 
 @app.command()
@@ -129,25 +122,24 @@ def show(
     """One program: status, score, metrics, feedback and code."""
     from rich.syntax import Syntax
 
-    from adrs.db import store
+    from adrs.db import reader as rd
 
-    session, run = _open_run(runs_dir, db, run_id)
-    with session:
-        p = store.get_program(session, program_id, run.id)
-        console.print(f"[bold]program #{p.id}[/] run {run.id} candidate {p.seq} island {p.island} "
-                      f"generation {p.generation} parent {p.parent_id or '—'}")
-        console.print(f"kind {p.kind}  proposer {p.proposer}{' ' + p.model if p.model else ''}  "
-                      f"status {p.status}  score {fmt_score(p.score)}  "
-                      f"eval {p.eval_s:.2f}s (candidate {p.runtime_s:.3f}s)")
-        if p.note:
-            console.print(f"note: {p.note}")
-        if p.metrics:
-            console.print("metrics: " + ", ".join(f"{k}={_short(v)}" for k, v in p.metrics.items()))
-        if p.feedback:
-            console.print(f"feedback:\n{p.feedback}")
-        console.print(Syntax(p.code, "python", word_wrap=True))
-        if prompt and p.prompt:
-            console.print(f"[bold]prompt[/]\n{p.prompt}", markup=True)
+    with _open_run(runs_dir, db, run_id) as (reader, run):
+        p = rd.get_program(reader, program_id, run.id)
+    console.print(f"[bold]program #{p.id}[/] run {run.id} candidate {p.seq} island {p.island} "
+                  f"generation {p.generation} parent {p.parent_id or '—'}")
+    console.print(f"kind {p.kind}  proposer {p.proposer}{' ' + p.model if p.model else ''}  "
+                  f"status {p.status}  score {fmt_score(p.score)}  "
+                  f"eval {p.eval_s:.2f}s (candidate {p.runtime_s:.3f}s)")
+    if p.note:
+        console.print(f"note: {p.note}")
+    if p.metrics:
+        console.print("metrics: " + ", ".join(f"{k}={_short(v)}" for k, v in p.metrics.items()))
+    if p.feedback:
+        console.print(f"feedback:\n{p.feedback}")
+    console.print(Syntax(p.code, "python", word_wrap=True))
+    if prompt and p.prompt:
+        console.print(f"[bold]prompt[/]\n{p.prompt}", markup=True)
 
 
 @app.command()
@@ -162,31 +154,35 @@ def lineage(
     """A program's ancestors from the seed, with score changes and diffs."""
     from rich.syntax import Syntax
 
-    from adrs.db import store
+    from adrs.db import reader as rd
 
-    session, run = _open_run(runs_dir, db, run_id)
-    with session:
+    with _open_run(runs_dir, db, run_id) as (reader, run):
         if program_id is None:
-            top = store.best_program(session, run.id, run.direction)
-            if top is None:
-                raise store.DatabaseError(f"run {run.id} has no correct program yet")
-            program_id = top.id
-        store.get_program(session, program_id, run.id)
-        chain = store.lineage(session, program_id)
-        table = Table(title=f"lineage of program #{program_id} ({run.objective}, {run.direction})")
-        for column in ("id", "candidate", "kind", "status", "score", "Δ vs parent", "note"):
-            table.add_column(column)
-        previous = None
-        for p in chain:
-            delta = "" if previous is None or p.score is None else f"{p.score - previous:+.3f}"
-            table.add_row(str(p.id), str(p.seq), p.kind, p.status, fmt_score(p.score), delta,
-                          p.note[:60])
-            previous = p.score if p.score is not None else previous
-        console.print(table)
-        if diffs:
-            for p in chain[1:]:
-                console.print(f"\n[bold]#{p.id}[/] ({p.kind}, {fmt_score(p.score)})")
-                console.print(Syntax(p.diff or "(no diff)", "diff", word_wrap=True))
+            program_id = _best_or_error(reader, run).id
+        rd.get_program(reader, program_id, run.id)
+        chain = rd.lineage(reader, program_id)
+    table = Table(title=f"lineage of program #{program_id} ({run.objective}, {run.direction})")
+    for column in ("id", "candidate", "kind", "status", "score", "Δ vs parent", "note"):
+        table.add_column(column)
+    previous = None
+    for p in chain:
+        delta = "" if previous is None or p.score is None else f"{p.score - previous:+.3f}"
+        table.add_row(str(p.id), str(p.seq), p.kind, p.status, fmt_score(p.score), delta, p.note[:60])
+        previous = p.score if p.score is not None else previous
+    console.print(table)
+    if diffs:
+        for p in chain[1:]:
+            console.print(f"\n[bold]#{p.id}[/] ({p.kind}, {fmt_score(p.score)})")
+            console.print(Syntax(p.diff or "(no diff)", "diff", word_wrap=True))
+
+
+def _best_or_error(reader: Reader, run: RunRecord):  # noqa: ANN202 - a ProgramRecord
+    from adrs.db import reader as rd
+
+    top = rd.best_program(reader, run)
+    if top is None:
+        raise rd.DatabaseError(f"run {run.id} has no correct program yet")
+    return top
 
 
 def _short(value: object) -> str:

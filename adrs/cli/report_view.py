@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from rich.syntax import Syntax
 from rich.table import Table
-from sqlalchemy.orm import Session
 
 from adrs.cli.common import console, fmt_score
-from adrs.db.store import get_program
+from adrs.db.reader import ProgramRecord
 from adrs.report import BestReport
 
 SHOWN_METRICS = 2
 
 
-def print_report(report: BestReport, session: Session, show_code: bool) -> None:
-    best = get_program(session, report.program_id)
+def print_report(report: BestReport, best: ProgramRecord, show_code: bool) -> None:
     if show_code:
         console.print(f"\n[bold]best program[/] #{best.id} (candidate {best.seq}, generation "
                       f"{best.generation}, train {report.objective} {fmt_score(best.score)})")

@@ -3,7 +3,6 @@ then print the best program and how it compares with the baselines on validation
 
 from __future__ import annotations
 
-import asyncio
 import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -66,10 +65,14 @@ def resume(
 
 def _drive(campaign: Campaign) -> None:
     """Start Ray, run the loop with a live display, then report on validation instances."""
+    import asyncio
+
     from sqlalchemy.orm import Session
 
     from adrs.campaign import start_ray
     from adrs.cli.report_view import print_report
+    from adrs.db import reader as rd
+    from adrs.db import store
     from adrs.db.models import Run
     from adrs.evolve import evolve
     from adrs.report import best_report
@@ -96,12 +99,18 @@ def _drive(campaign: Campaign) -> None:
                           f"`adrs resume {campaign.run_id}`")
             raise typer.Exit(130) from None
     console.print(f"stopped: {reason}")
+    url = campaign.engine.url.render_as_string(hide_password=False)
+    with rd.open_reader(url) as reader:
+        run_record = rd.get_run(reader, campaign.run_id)
+        top = rd.best_program(reader, run_record)
+        stored = rd.evaluations(reader, campaign.run_id, "validation")
+    if top is None:
+        console.print("[yellow]no correct program yet[/]")
+        return
+    report, new = best_report(run_record, top, stored, campaign.spec, "validation", threads=evolution.workers)
     with Session(campaign.engine) as session:
-        run = session.get(Run, campaign.run_id)
-        assert run is not None
-        report = best_report(session, run, campaign.spec, "validation", save=True,
-                             threads=evolution.workers)
-        print_report(report, session, show_code=True)
+        store.add_evaluations(session, campaign.run_id, "validation", new, top.id)
+    print_report(report, top, show_code=True)
 
 
 class _live_progress:

@@ -1,0 +1,236 @@
+"""Read-only access to run databases for the browsing commands, quick to start.
+
+SQLite URLs (the default, one file per run) are read with the standard library's ``sqlite3`` in
+read-only mode, so ``adrs runs / best / show / lineage`` never import SQLAlchemy (0.3-0.4 s on a
+2-core machine); any other URL (e.g. PostgreSQL) goes through SQLAlchemy Core with the same SQL.
+Rows come back as plain records. This module never writes; the campaign driver (``adrs.db.store``)
+owns the schema (``adrs.db.models``) and all writes. Also resolves where a run's database lives.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from adrs.errors import DatabaseError
+
+DB_FILE = "adrs.sqlite"
+_SQLITE_PREFIX = "sqlite:///"
+
+
+def sqlite_url(runs_dir: Path, run_id: str) -> str:
+    return f"{_SQLITE_PREFIX}{(runs_dir / run_id / DB_FILE).resolve()}"
+
+
+def run_dirs(runs_dir: Path) -> list[Path]:
+    """Run folders holding a database, newest first."""
+    if not runs_dir.is_dir():
+        return []
+    found = [p for p in runs_dir.iterdir() if (p / DB_FILE).is_file()]
+    return sorted(found, key=lambda p: (p / DB_FILE).stat().st_mtime, reverse=True)
+
+
+class Reader:
+    """Runs SELECT statements (named ``:param`` style) against one database URL."""
+
+    def __init__(self, url: str, *, core: bool = False) -> None:
+        """``core=True`` uses SQLAlchemy Core even for a SQLite file (as for any other URL)."""
+        self.url = url
+        self._sqlite: sqlite3.Connection | None = None
+        self._engine: Any = None
+        if url.startswith(_SQLITE_PREFIX) and "?" not in url and not core:
+            path = Path(url[len(_SQLITE_PREFIX):])
+            if not path.is_file():
+                raise DatabaseError(f"cannot open database {url!r}: no such file")
+            try:
+                self._sqlite = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
+                self._sqlite.execute("PRAGMA busy_timeout=5000")
+            except sqlite3.Error as err:
+                raise DatabaseError(f"cannot open database {url!r}: {err}") from err
+        else:
+            from adrs.db.store import open_engine
+
+            self._engine = open_engine(url, create=False)
+
+    def rows(self, sql: str, **params: Any) -> list[dict[str, Any]]:
+        try:
+            if self._sqlite is not None:
+                cursor = self._sqlite.execute(sql, params)
+                names = [c[0] for c in cursor.description]
+                return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            from sqlalchemy import text
+
+            with self._engine.connect() as connection:
+                return [dict(row) for row in connection.execute(text(sql), params).mappings()]
+        except sqlite3.Error as err:
+            raise DatabaseError(f"cannot read {self.url!r}: {err}") from err
+
+    def close(self) -> None:
+        if self._sqlite is not None:
+            self._sqlite.close()
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+@contextmanager
+def open_reader(url: str, *, core: bool = False) -> Iterator[Reader]:
+    reader = Reader(url, core=core)
+    try:
+        yield reader
+    finally:
+        reader.close()
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else (value or {})
+
+
+def _record(cls: type, row: dict[str, Any], json_fields: tuple[str, ...] = ()) -> Any:
+    values = {f.name: row.get(f.name) for f in fields(cls)}
+    for name in json_fields:
+        values[name] = _json(values[name])
+    return cls(**values)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: str
+    problem: str
+    problem_root: str
+    config: dict[str, Any]
+    objective: str
+    direction: str
+    seed: int
+    proposer: str
+    isolation: str
+    status: str
+    stop_reason: str
+    elapsed_s: float
+    created_at: Any
+
+
+@dataclass(frozen=True)
+class ProgramRecord:
+    id: int
+    run_id: str
+    seq: int
+    parent_id: int | None
+    island: int
+    generation: int
+    kind: str
+    code: str
+    diff: str
+    status: str
+    score: float | None
+    metrics: dict[str, Any]
+    feedback: str
+    proposer: str
+    model: str | None
+    note: str
+    prompt: str
+    eval_s: float
+    runtime_s: float
+
+
+@dataclass(frozen=True)
+class EvaluationRecord:
+    program_id: int | None
+    baseline: str | None
+    split: str
+    status: str
+    score: float | None
+    metrics: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    id: str
+    problem: str
+    proposer: str
+    status: str
+    programs: int
+    valid: int
+    best_score: float | None
+    cost_usd: float
+    elapsed_s: float
+
+
+def runs(reader: Reader) -> list[RunRecord]:
+    """Every run in the database, newest first."""
+    return [_record(RunRecord, row, ("config",))
+            for row in reader.rows("SELECT * FROM run ORDER BY created_at DESC")]
+
+
+def get_run(reader: Reader, run_id: str) -> RunRecord:
+    found = reader.rows("SELECT * FROM run WHERE id = :id", id=run_id)
+    if not found:
+        raise DatabaseError(f"no run {run_id} in {reader.url}")
+    return _record(RunRecord, found[0], ("config",))
+
+
+def locate_run(runs_dir: Path, db_url: str | None, run_id: str | None) -> tuple[str, str]:
+    """(database URL, run id) for ``run_id`` (default: the newest run)."""
+    if db_url:
+        with open_reader(db_url) as reader:
+            ids = [r.id for r in runs(reader) if run_id in (None, r.id)]
+        if not ids:
+            raise DatabaseError(f"no run {run_id or ''} in {db_url}".replace("  ", " "))
+        return db_url, ids[0]
+    if run_id:
+        if not (runs_dir / run_id / DB_FILE).is_file():
+            known = ", ".join(r.name for r in run_dirs(runs_dir)[:5]) or "none"
+            raise DatabaseError(f"no run {run_id!r} in {runs_dir} (recent runs: {known})")
+        return sqlite_url(runs_dir, run_id), run_id
+    found = run_dirs(runs_dir)
+    if not found:
+        raise DatabaseError(f"no runs in {runs_dir}; start one with `adrs run smtt`")
+    return sqlite_url(runs_dir, found[0].name), found[0].name
+
+
+_PROGRAM_COLUMNS = ", ".join(f.name for f in fields(ProgramRecord))
+
+
+def get_program(reader: Reader, program_id: int, run_id: str | None = None) -> ProgramRecord:
+    found = reader.rows(f"SELECT {_PROGRAM_COLUMNS} FROM program WHERE id = :id", id=program_id)
+    if not found or (run_id is not None and found[0]["run_id"] != run_id):
+        raise DatabaseError(f"no program {program_id}" + (f" in run {run_id}" if run_id else ""))
+    return _record(ProgramRecord, found[0], ("metrics",))
+
+
+def best_program(reader: Reader, run: RunRecord) -> ProgramRecord | None:
+    """The run's best correct program (the earliest among equal scores)."""
+    order = "ASC" if run.direction == "minimize" else "DESC"
+    found = reader.rows(f"SELECT {_PROGRAM_COLUMNS} FROM program WHERE run_id = :run AND status = 'ok' "
+                        f"ORDER BY score {order}, seq LIMIT 1", run=run.id)
+    return _record(ProgramRecord, found[0], ("metrics",)) if found else None
+
+
+def lineage(reader: Reader, program_id: int) -> list[ProgramRecord]:
+    """The program and its ancestors, from the seed down to the program."""
+    chain = [get_program(reader, program_id)]
+    while chain[-1].parent_id is not None:
+        chain.append(get_program(reader, chain[-1].parent_id))
+    return chain[::-1]
+
+
+def evaluations(reader: Reader, run_id: str, split: str) -> list[EvaluationRecord]:
+    found = reader.rows("SELECT * FROM evaluation WHERE run_id = :run AND split = :split ORDER BY id",
+                        run=run_id, split=split)
+    return [_record(EvaluationRecord, row, ("metrics",)) for row in found]
+
+
+def summarize_run(reader: Reader, run: RunRecord) -> RunSummary:
+    best = best_program(reader, run)
+    counts = reader.rows("SELECT COUNT(*) AS programs, "
+                         "COALESCE(SUM(CASE WHEN status = 'ok' THEN 1 ELSE 0 END), 0) AS valid "
+                         "FROM program WHERE run_id = :run", run=run.id)[0]
+    cost = reader.rows("SELECT COALESCE(SUM(cost_usd), 0.0) AS cost FROM llm_call WHERE run_id = :run",
+                       run=run.id)[0]["cost"]
+    return RunSummary(run.id, run.problem, run.proposer, run.status, int(counts["programs"]),
+                      int(counts["valid"]), best.score if best else None, float(cost), run.elapsed_s)

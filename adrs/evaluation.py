@@ -4,17 +4,27 @@ An evaluator is trusted code: it hands the sandbox the inputs for each call of t
 function, then validates every returned decision and recomputes every metric itself. Nothing the
 candidate reports is believed. This module defines the types and ``evaluate_program``; it does not
 start processes itself (see ``adrs.sandbox``) and knows nothing of Ray or the database.
+
+The public authoring API (see docs/authoring.md and ``adrs.sdk``): besides the required ``entry``,
+``calls`` and ``score``, an evaluator may declare its instance sets (``splits``), the program
+contract (``contract``), its objectives (``objectives``: names, directions, the selection score,
+private ones) and cascade ``stages`` run cheap to expensive, each only if the previous one passed
+its threshold. An evaluator that runs programs itself (e.g. an OpenEvolve ``evaluator.py``, see
+``adrs.openevolve``) implements ``evaluate_code`` instead and must sandbox what it runs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 import numpy as np
 
 from adrs.sandbox import Limits, RunOutcome, run_program
+
+SPLITS: tuple[str, ...] = ("train", "validation", "holdout")
+ARTIFACT_FEEDBACK_CHARS = 2000  # each artifact is clipped to this many characters in the feedback
 
 Status = Literal[
     "ok",  # ran and every answer was valid; score is set
@@ -28,6 +38,8 @@ Status = Literal[
     "patch_error",  # the proposal could not be turned into a program
     "proposal_error",  # the proposer failed (e.g. the LLM call failed after retries)
     "evaluator_error",  # the trusted evaluator itself failed (a bug to fix, not the candidate's)
+    "infra_error",  # the evaluation's worker or Ray died twice (not the candidate's fault)
+    "below_threshold",  # valid, but a cheap cascade stage missed its threshold; later stages not run
 ]
 
 Split = Literal["train", "validation", "holdout"]
@@ -43,14 +55,67 @@ class EvalResult:
     private_metrics: dict[str, float] = field(default_factory=dict)  # never shown to the LLM
     feedback: str = ""  # LLM-readable explanation (traceback, validation error, ...)
     runtime_s: float = 0.0  # time spent inside the candidate's calls only
+    artifacts: dict[str, str] = field(default_factory=dict)  # named text (stderr, a trace, ...) for the LLM
 
     @property
     def correct(self) -> bool:
         return self.status == "ok"
 
     @classmethod
-    def failure(cls, status: Status, feedback: str, runtime_s: float = 0.0) -> EvalResult:
-        return cls(status=status, score=None, feedback=feedback, runtime_s=runtime_s)
+    def failure(cls, status: Status, feedback: str, runtime_s: float = 0.0,
+                artifacts: Mapping[str, str] | None = None) -> EvalResult:
+        return cls(status=status, score=None, feedback=feedback, runtime_s=runtime_s,
+                   artifacts=dict(artifacts or {}))
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One metric an evaluator reports. Exactly one objective of an evaluator is the selection score;
+    private ones are moved to ``private_metrics`` (never shown to the LLM)."""
+
+    name: str
+    direction: Literal["minimize", "maximize"] = "minimize"
+    selection: bool = False  # the score used for selection (EvalResult.score)
+    private: bool = False
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.direction not in ("minimize", "maximize"):
+            raise ValueError(f"objective {self.name!r}: direction must be 'minimize' or 'maximize'")
+        if self.selection and self.private:
+            raise ValueError(f"objective {self.name!r}: the selection score cannot be private")
+
+    def passes(self, score: float | None, threshold: float | None) -> bool:
+        """True when ``score`` is at least as good as ``threshold`` (None thresholds always pass)."""
+        if threshold is None:
+            return True
+        if score is None:
+            return False
+        return score <= threshold if self.direction == "minimize" else score >= threshold
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of a cascade: the first ``calls`` calls of a split (None: all of them).
+
+    Stages run cheap to expensive: stage k+1 runs only the calls stage k did not, and only if stage
+    k's result was correct and its score passed ``threshold`` (judged by the selection objective's
+    direction). ``score`` then receives the outputs of all calls run so far (a prefix of
+    ``calls(split)``), so an evaluator declaring stages must score prefixes.
+    """
+
+    name: str
+    calls: int | None = None
+    threshold: float | None = None
+
+
+@dataclass(frozen=True)
+class Contract:
+    """The program contract: the entry function the candidate defines and its signature."""
+
+    entry: str
+    params: tuple[str, ...] = ()  # keyword parameters the entry receives (empty: not checked)
+    signature: str = ""  # shown to the LLM, e.g. "pack(sizes, capacity) -> bin of each item"
 
 
 Call = Mapping[str, np.ndarray]
@@ -76,6 +141,61 @@ class Evaluator(Protocol):
     def score(self, split: Split, outputs: Sequence[Any], call_times_s: Sequence[float]) -> EvalResult: ...
 
 
+def objectives_of(evaluator: Any) -> tuple[Objective, ...]:
+    """The evaluator's declared objectives (empty if it declares none). Raises ValueError if the
+    declaration is inconsistent (no or several selection objectives, duplicate names)."""
+    objectives = tuple(getattr(evaluator, "objectives", ()) or ())
+    if not objectives:
+        return ()
+    names = [o.name for o in objectives]
+    if len(set(names)) != len(names):
+        raise ValueError(f"objectives: duplicate names in {names}")
+    selected = [o.name for o in objectives if o.selection]
+    if len(selected) != 1:
+        raise ValueError(f"objectives: exactly one must be the selection score, got {selected or 'none'}")
+    return objectives
+
+
+def selection_objective(evaluator: Any) -> Objective | None:
+    return next((o for o in objectives_of(evaluator) if o.selection), None)
+
+
+def stages_of(evaluator: Any) -> tuple[Stage, ...]:
+    """The evaluator's cascade (one stage over every call if it declares none)."""
+    stages = tuple(getattr(evaluator, "stages", ()) or ())
+    return stages or (Stage("all"),)
+
+
+def splits_of(evaluator: Any) -> tuple[str, ...]:
+    """The instance sets the evaluator declares (default: train, validation, holdout)."""
+    return tuple(getattr(evaluator, "splits", SPLITS) or SPLITS)
+
+
+def with_private_hidden(result: EvalResult, objectives: Sequence[Objective]) -> EvalResult:
+    """Move metrics named by private objectives from ``metrics`` to ``private_metrics``."""
+    private = {o.name for o in objectives if o.private} & set(result.metrics)
+    if not private:
+        return result
+    metrics = {k: v for k, v in result.metrics.items() if k not in private}
+    hidden = dict(result.private_metrics) | {k: result.metrics[k] for k in private}
+    return replace(result, metrics=metrics, private_metrics=hidden)
+
+
+def with_artifacts_in_feedback(result: EvalResult, limit: int = ARTIFACT_FEEDBACK_CHARS) -> EvalResult:
+    """Append the artifacts (each clipped to ``limit`` characters) to the feedback text, which is
+    what the database stores, ``adrs show`` prints and the next prompt shows."""
+    if not result.artifacts:
+        return result
+    parts = [result.feedback.rstrip()] if result.feedback.strip() else []
+    for name, text in result.artifacts.items():
+        text = str(text)
+        if len(text) > limit:
+            omitted = f"\n... [{len(text) - limit} characters omitted] ...\n"
+            text = text[: limit // 2] + omitted + text[-limit // 2:]
+        parts.append(f"[{name}]\n{text.rstrip()}")
+    return replace(result, feedback="\n".join(parts))
+
+
 def sandbox_options(evaluator: Evaluator) -> dict[str, Any]:
     """The evaluator's optional sandbox settings as keyword arguments for ``run_program``."""
     return {"support": getattr(evaluator, "support", None), "adapter": getattr(evaluator, "adapter", None),
@@ -83,11 +203,50 @@ def sandbox_options(evaluator: Evaluator) -> dict[str, Any]:
 
 
 def evaluate_program(code: str, evaluator: Evaluator, split: Split, limits: Limits) -> EvalResult:
-    """Run ``code`` in the sandbox on every call of ``split`` and let the evaluator score it."""
-    outcome: RunOutcome = run_program(code, evaluator.entry, evaluator.calls(split), limits,
-                                      **sandbox_options(evaluator))
-    runtime_s = float(sum(outcome.call_times_s))
-    if outcome.status != "ok":
-        return EvalResult.failure(outcome.status, outcome.feedback(), runtime_s)
-    assert outcome.outputs is not None
-    return evaluator.score(split, outcome.outputs, outcome.call_times_s)
+    """Run ``code`` in the sandbox on the calls of ``split`` and let the evaluator score it.
+
+    Stages (if declared) run in order, each in its own sandboxed run; a failed or below-threshold
+    stage ends the evaluation. Private objectives are moved out of ``metrics`` and artifacts are
+    appended to the feedback. An evaluator with ``evaluate_code`` is called instead of the sandbox.
+    """
+    objectives = objectives_of(evaluator)
+    if hasattr(evaluator, "evaluate_code"):
+        result = evaluator.evaluate_code(code, split, limits)
+    else:
+        result = _run_stages(code, evaluator, split, limits, objectives)
+    return with_artifacts_in_feedback(with_private_hidden(result, objectives))
+
+
+def _run_stages(code: str, evaluator: Evaluator, split: Split, limits: Limits,
+                objectives: Sequence[Objective]) -> EvalResult:
+    calls = list(evaluator.calls(split))
+    stages = stages_of(evaluator)
+    selection = next((o for o in objectives if o.selection), None)
+    if selection is None and any(s.threshold is not None for s in stages):
+        raise ValueError("stages with a threshold need objectives with a selection objective "
+                         "(to know whether lower or higher is better)")
+    outputs: list[Any] = []
+    times: list[float] = []
+    for index, stage in enumerate(stages):
+        last = index == len(stages) - 1
+        end = len(calls) if stage.calls is None or last else min(stage.calls, len(calls))
+        if end > len(outputs):
+            outcome: RunOutcome = run_program(code, evaluator.entry, calls[len(outputs):end], limits,
+                                              **sandbox_options(evaluator))
+            times += outcome.call_times_s
+            if outcome.status != "ok":
+                where = f" (stage {stage.name})" if len(stages) > 1 else ""
+                return EvalResult.failure(outcome.status, outcome.feedback() + where, float(sum(times)))
+            assert outcome.outputs is not None
+            outputs += outcome.outputs
+        result = evaluator.score(split, list(outputs), list(times))
+        if last or not result.correct:
+            return result
+        assert selection is not None or stage.threshold is None
+        if stage.threshold is not None and not selection.passes(result.score, stage.threshold):
+            better = "at most" if selection.direction == "minimize" else "at least"
+            return replace(result, status="below_threshold", score=None, feedback=(
+                f"Stage {stage.name} ({end} of {len(calls)} calls): {selection.name} = {result.score!r}"
+                f", needs {better} {stage.threshold:.6g} to continue; later stages were not run.\n"
+                + result.feedback).rstrip())
+    raise AssertionError("unreachable: the last stage always returns")

@@ -1,13 +1,15 @@
 """ProblemSpec: one problem folder (problem.yaml, seed program, baselines) read and validated.
 
 A problem folder holds ``problem.yaml``, the seed program (with EVOLVE-BLOCK markers) and baseline
-programs. Built-in problems live in ``problems/``; a path to any folder works too. This module reads
+programs. Built-in problems live in ``problems/``; a path to any folder works too, and installed
+packages add problems and evaluators through entry points (``adrs.plugins``). This module reads
 and checks the files; it does not evaluate programs (see ``adrs.evaluation``) or import ray.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import Any
 import yaml
 
 from adrs.config import ConfigError, SandboxConfig, check_keys, require
+from adrs.plugins import EVALUATOR_GROUP, PROBLEM_GROUP
 from adrs.program import EVOLVE_END, EVOLVE_START
 from adrs.proposer.ast_ops import Vocabulary
 from adrs.resources import builtin_dir, import_package_from_dir
@@ -66,6 +69,8 @@ class ProblemSpec:
         if not path.is_absolute():
             local = self.root / self.evaluator
             path = local if local.is_dir() else builtin_dir("evaluators") / self.evaluator
+            if not (path / "__init__.py").is_file():  # an installed plug-in package?
+                path = _plugin_folder(EVALUATOR_GROUP, self.evaluator) or path
         if not (path / "__init__.py").is_file():
             raise ConfigError(f"{self.root / 'problem.yaml'}: evaluator {self.evaluator!r}: "
                               f"no evaluator package at {path}")
@@ -73,8 +78,16 @@ class ProblemSpec:
 
     def load_evaluator(self) -> Any:
         """Import the evaluator package and build it for this problem's instance sets."""
-        module = import_package_from_dir(self.evaluator_dir, f"adrs_evaluator_{self.evaluator_dir.name}")
-        return module.make_evaluator(self.instances, problem_root=self.root)
+        return self.evaluator_module().make_evaluator(self.instances, problem_root=self.root)
+
+    def evaluator_module(self) -> Any:
+        """The imported evaluator package (built-ins keep their short module name; others get the
+        folder's hash in theirs, so two problems' ``evaluator/`` folders never collide)."""
+        folder = self.evaluator_dir
+        name = f"adrs_evaluator_{folder.name}"
+        if folder.parent != builtin_dir("evaluators").resolve():
+            name += "_" + hashlib.sha1(str(folder).encode()).hexdigest()[:10]
+        return import_package_from_dir(folder, name)
 
 
 def problem_dirs() -> dict[str, Path]:
@@ -83,16 +96,48 @@ def problem_dirs() -> dict[str, Path]:
     return {p.name: p for p in sorted(root.iterdir()) if (p / "problem.yaml").is_file()}
 
 
+def known_problems() -> dict[str, tuple[Path, str]]:
+    """Every problem that can be run by name: built-in folders, then installed plug-ins
+    (entry points ``adrs.problems``), as name -> (folder, source)."""
+    from adrs.plugins import plugins
+
+    known = {name: (path, "built-in") for name, path in problem_dirs().items()}
+    for name, plugin in plugins(PROBLEM_GROUP).items():
+        if name not in known:
+            try:
+                known[name] = (plugin.folder(), plugin.dist)
+            except (ImportError, LookupError, OSError, AttributeError) as err:
+                known[name] = (Path(f"<{err}>"), f"{plugin.dist} (broken)")
+    return known
+
+
 def load_problem(name_or_path: str) -> ProblemSpec:
-    """Read a built-in problem by name, or a problem folder by path. Errors name the bad field."""
+    """Read a problem by path, built-in name or plug-in name. Errors name the bad field."""
     path = Path(name_or_path)
     if not (path / "problem.yaml").is_file():
-        known = problem_dirs()
-        if name_or_path not in known:
-            raise ConfigError(f"unknown problem {name_or_path!r}; built-in problems: "
-                              f"{', '.join(known) or 'none'} (or give a folder with problem.yaml)")
-        path = known[name_or_path]
+        builtin = problem_dirs()
+        if name_or_path in builtin:
+            path = builtin[name_or_path]
+        else:
+            found = _plugin_folder(PROBLEM_GROUP, name_or_path)
+            if found is None:
+                known = sorted(set(builtin) | set(known_problems()))
+                raise ConfigError(f"unknown problem {name_or_path!r}; known problems: "
+                                  f"{', '.join(known) or 'none'} (or give a folder with problem.yaml)")
+            if not (found / "problem.yaml").is_file():
+                raise ConfigError(f"problem {name_or_path!r} (an installed plug-in) has no "
+                                  f"problem.yaml in {found}")
+            path = found
     return parse_problem(path.resolve())
+
+
+def _plugin_folder(group: str, name: str) -> Path | None:
+    from adrs.plugins import PluginError, find_plugin_folder
+
+    try:
+        return find_plugin_folder(group, name)
+    except (PluginError, ImportError, AttributeError, OSError) as err:
+        raise ConfigError(f"plug-in {name!r} ({group}) cannot be loaded: {err}") from err
 
 
 def parse_problem(root: Path) -> ProblemSpec:

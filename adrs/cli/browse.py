@@ -62,15 +62,20 @@ def runs(db: DbUrl = None, runs_dir: RunsDir = Path("runs"),
 @app.command()
 @friendly_errors
 def problems() -> None:
-    """List the built-in problems."""
-    from adrs.problem import load_problem, problem_dirs
+    """List the built-in problems and those of installed plug-in packages."""
+    from adrs.config import ConfigError
+    from adrs.problem import known_problems, load_problem
 
-    table = Table(title="built-in problems")
-    for column in ("name", "objective", "baselines", "description"):
+    table = Table(title="problems")
+    for column in ("name", "source", "objective", "baselines", "description"):
         table.add_column(column)
-    for name, path in problem_dirs().items():
-        spec = load_problem(str(path))
-        table.add_row(name, f"{spec.objective} ({spec.direction})", ", ".join(spec.baselines),
+    for name, (path, source) in known_problems().items():
+        try:
+            spec = load_problem(str(path))
+        except ConfigError as err:  # a broken plug-in must not hide the others
+            table.add_row(name, source, "—", "—", f"[red]cannot be loaded: {err}[/]")
+            continue
+        table.add_row(name, source, f"{spec.objective} ({spec.direction})", ", ".join(spec.baselines),
                       spec.description.splitlines()[0])
     console.print(table)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from adrs.cli import bench, browse, run
+from adrs.cli import author, bench, browse, run, spend
 
 app = typer.Typer(
     name="adrs",
@@ -16,6 +16,8 @@ app = typer.Typer(
 app.add_typer(run.app)
 app.add_typer(browse.app)
 app.add_typer(bench.app)
+app.add_typer(spend.app)
+app.add_typer(author.app)
 
 if __name__ == "__main__":
     app()

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from adrs.cli.common import DbUrl, RunsDir, console, fmt_score, fmt_seconds, friendly_errors
-from adrs.config import load_run_config
 
 if TYPE_CHECKING:
     from adrs.evolve import Campaign
@@ -22,7 +21,8 @@ app = typer.Typer()
 @app.command()
 @friendly_errors
 def run(
-    problem: Annotated[str, typer.Argument(help="Built-in problem (see `adrs problems`) or a folder.")],
+    problem: Annotated[str | None, typer.Argument(
+        help="Problem name (see `adrs problems`) or a folder.")] = None,
     budget: Annotated[int | None, typer.Option(help="Candidates to evaluate after the seed.")] = None,
     model: Annotated[str | None, typer.Option(help="litellm model string; default: offline mutator.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed; same seed, same lineage offline.")] = None,
@@ -33,10 +33,24 @@ def run(
     budget_usd: Annotated[float | None, typer.Option("--budget-usd", help="LLM spend budget.")] = None,
     db: DbUrl = None,
     runs_dir: RunsDir = Path("runs"),
+    openevolve: Annotated[Path | None, typer.Option(
+        "--openevolve", help="An OpenEvolve-style folder (initial_program.py, evaluator.py, "
+        "config.yaml) to run unchanged.")] = None,
 ) -> None:
-    """Start a campaign on PROBLEM."""
+    """Start a campaign on PROBLEM (or on an OpenEvolve folder)."""
     from adrs.campaign import new_campaign
+    from adrs.config import load_run_config
+    from adrs.openevolve import is_openevolve_dir, openevolve_problem
 
+    if openevolve is None and problem is not None and is_openevolve_dir(Path(problem)):
+        openevolve = Path(problem)
+    if openevolve is not None:
+        imported = openevolve_problem(openevolve, runs_dir)
+        problem = str(imported.problem_dir)
+        budget = budget if budget is not None else imported.budget
+        seed = seed if seed is not None else imported.seed
+    if problem is None:
+        raise typer.BadParameter("give a PROBLEM or --openevolve DIR")
     overrides = {
         "evolution": {"budget": budget, "seed": seed, "workers": workers, "max_time_s": max_time,
                       "budget_usd": budget_usd},
@@ -90,15 +104,29 @@ def _drive(campaign: Campaign) -> None:
     start_ray(evolution.workers)
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:  # started as a background job
         signal.signal(signal.SIGINT, signal.default_int_handler)  # SIGINT still stops cleanly
+    terminated = []
+
+    def stop_like_ctrl_c(signum: int, _frame: object) -> None:  # SIGTERM (kill, systemd, a scheduler)
+        terminated.append(signum)
+        signal.raise_signal(signal.SIGINT)
+
+    signal.signal(signal.SIGTERM, stop_like_ctrl_c)
     with _live_progress(campaign) as on_progress:
         campaign.on_progress = on_progress
         try:
             reason = asyncio.run(evolve(campaign))
         except KeyboardInterrupt:
-            console.print(f"[yellow]interrupted[/]: finished work is saved; continue with "
+            what = "terminated" if terminated else "interrupted"
+            console.print(f"[yellow]{what}[/]: finished work is saved; continue with "
                           f"`adrs resume {campaign.run_id}`")
-            raise typer.Exit(130) from None
+            raise typer.Exit(143 if terminated else 130) from None
     console.print(f"stopped: {reason}")
+    if campaign.proposer.uses_prompt:  # an LLM campaign: what it cost and what it bought
+        from adrs.cli.spend import print_spend
+        from adrs.spend import spend_summary
+
+        with rd.open_reader(campaign.engine.url.render_as_string(hide_password=False)) as reader:
+            print_spend(spend_summary(reader, campaign.run_id, campaign.spec.direction))
     url = campaign.engine.url.render_as_string(hide_password=False)
     with rd.open_reader(url) as reader:
         run_record = rd.get_run(reader, campaign.run_id)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from adrs.config import ConfigError
-from adrs.evaluation import EvalResult
+from adrs.evaluation import Contract, EvalResult, Objective
 
 from .reference import References, load_references
 from .validate import InvalidOrder, parse_order
@@ -57,6 +57,13 @@ class TxnEvaluator:
 
     entry = "schedule"
     adapter = "txn_sim:make_workload"
+    contract = Contract("schedule", ("workload",), "schedule(workload) -> permutation of 0..n-1")
+    objectives = (
+        Objective("vs_smf_pct", "minimize", selection=True,
+                  description="mean % makespan above the SMF mean (negative beats SMF)"),
+        Objective("gap_to_lb_pct", "minimize", description="mean % makespan above the lower bound"),
+        Objective("mean_call_ms", "minimize", description="wall time per schedule() call"),
+    )
 
     def __init__(self, settings: Settings, cache_dirs: Sequence[Path]) -> None:
         self.budget = settings.budget

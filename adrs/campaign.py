@@ -63,7 +63,7 @@ def new_campaign(problem: str, config: RunConfig) -> Campaign:
     with Session(engine) as session:
         session.add(Run(id=run_id, problem=spec.name, problem_root=str(spec.root),
                         config=config.to_dict(), seed=config.evolution.seed,
-                        proposer=config.llm.model or "mutator", isolation=isolation_level(),
+                        proposer=config.llm.label, isolation=isolation_level(),
                         objective=spec.objective, direction=spec.direction))
         session.commit()
     return Campaign(spec, config, run_id, engine, proposer, spec.limits_with(config.sandbox))

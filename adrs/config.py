@@ -16,9 +16,7 @@ from typing import Any
 
 import yaml
 
-
-class ConfigError(ValueError):
-    """A configuration (run config or problem.yaml) is malformed; the message names the field."""
+from adrs.errors import ConfigError
 
 
 def check_keys(raw: dict[str, Any], where: str, allowed: set[str]) -> None:
@@ -38,24 +36,98 @@ def require(raw: dict[str, Any], key: str, kind: type, where: str) -> Any:
 
 
 @dataclass(frozen=True)
+class ModelConfig:
+    """One model of the ``llm.models`` ensemble."""
+
+    model: str  # any litellm model string, e.g. "anthropic/claude-haiku-4-5"
+    weight: float = 1.0  # relative chance of being asked (without the bandit)
+    api_base: str | None = None  # OpenAI-compatible server (vLLM, Ollama, llama.cpp, a test server)
+    # user prices in USD per million tokens (local models: 0); None: litellm's offline price table
+    input_usd_per_mtok: float | None = None
+    output_usd_per_mtok: float | None = None
+    context_tokens: int | None = None  # context window; None: litellm's value (no limit if unknown)
+
+
+@dataclass(frozen=True)
 class LLMConfig:
-    """The ``llm`` section. ``model`` None means: use the built-in offline mutator."""
+    """The ``llm`` section. No ``model`` and no ``models`` means: use the built-in offline mutator.
+
+    ``model`` (with ``api_base`` and the price fields) is one model; ``models`` is an ensemble. When
+    ``model`` is set (e.g. by ``--model``) it replaces ``models``.
+    """
 
     model: str | None = None  # any litellm model string, e.g. "openai/gpt-4o-mini"
     api_base: str | None = None  # OpenAI-compatible server (vLLM, Ollama, a test server, ...)
+    input_usd_per_mtok: float | None = None  # user prices of ``model`` (see ModelConfig)
+    output_usd_per_mtok: float | None = None
+    context_tokens: int | None = None
+    models: tuple[ModelConfig, ...] = ()  # an ensemble (used when ``model`` is not set)
+    bandit: bool = False  # cost-aware UCB over improvements per dollar instead of fixed weights
+    bandit_exploration: float = 0.5  # UCB exploration constant
     temperature: float = 0.7
     max_tokens: int = 4096
     timeout_s: float = 120.0  # per call
     max_retries: int = 3  # on 429 / 5xx / timeouts, exponential backoff with jitter
+    max_wait_s: float = 600.0  # hard cap on one proposal: calls, retries, backoff, breaker pauses
+    breaker_failures: int = 3  # consecutive failed attempts that pause (open) a model
+    breaker_cooldown_s: float = 60.0  # pause before one trial call (half-open)
     concurrency: int = 4  # calls in flight at once
+    cache_dir: str | None = None  # on-disk response cache for deterministic replay; None: off
+
+    def ensemble(self) -> tuple[ModelConfig, ...]:
+        """The models to ask: ``model`` alone when set, else ``models``."""
+        if self.model:
+            return (ModelConfig(model=self.model, api_base=self.api_base,
+                                input_usd_per_mtok=self.input_usd_per_mtok,
+                                output_usd_per_mtok=self.output_usd_per_mtok,
+                                context_tokens=self.context_tokens),)
+        return self.models
+
+    @property
+    def label(self) -> str:
+        """What runs list as the proposer: the model string(s), or "mutator"."""
+        return " + ".join(m.model for m in self.ensemble()) or "mutator"
+
+    def __post_init__(self) -> None:
+        positive = {"timeout_s": self.timeout_s, "max_tokens": self.max_tokens,
+                    "concurrency": self.concurrency, "max_wait_s": self.max_wait_s,
+                    "breaker_failures": self.breaker_failures}
+        for name, value in positive.items():
+            if value <= 0:
+                raise ConfigError(f"llm: {name} must be positive, got {value}")
+        for name, value in {"max_retries": self.max_retries,
+                            "breaker_cooldown_s": self.breaker_cooldown_s,
+                            "bandit_exploration": self.bandit_exploration}.items():
+            if value < 0:
+                raise ConfigError(f"llm: {name} must be >= 0, got {value}")
+        for i, m in enumerate(self.ensemble()):
+            where = "llm" if self.model else f"llm: models[{i}]"
+            if not m.model.strip():
+                raise ConfigError(f"{where}: model must be a litellm model string")
+            for name in ("weight", "input_usd_per_mtok", "output_usd_per_mtok", "context_tokens"):
+                value = getattr(m, name)
+                if value is not None and value < 0:
+                    raise ConfigError(f"{where}: {name} must be >= 0, got {value}")
+        if not self.model and self.models and not any(m.weight > 0 for m in self.models):
+            raise ConfigError("llm: models: at least one model needs a positive weight")
 
 
 @dataclass(frozen=True)
 class PromptConfig:
     template_dir: str | None = None  # a folder whose *.j2 files override the built-in templates
-    # probability of each mutation template for LLM proposers ("fix" needs a failed program)
+    # probability of each mutation template for LLM proposers ("fix" needs a failed program,
+    # "crossover" a second correct program; without one they fall back to "diff")
     templates: dict[str, float] = field(
-        default_factory=lambda: {"diff": 0.6, "rewrite": 0.25, "fix": 0.15})
+        default_factory=lambda: {"diff": 0.5, "rewrite": 0.2, "crossover": 0.15, "fix": 0.15})
+
+    def __post_init__(self) -> None:
+        for name, value in self.templates.items():
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ConfigError(f"prompt: templates: {name}: expected a probability >= 0, "
+                                  f"got {value!r}")
+        if self.templates and not any(self.templates.values()):
+            raise ConfigError("prompt: templates: at least one template needs a positive "
+                              "probability")
 
 
 @dataclass(frozen=True)
@@ -72,6 +144,13 @@ class EvolutionConfig:
     elite_probability: float = 0.25  # chance to take the island's best as the parent
     inspirations: int = 2
     seed: int = 0
+    # stop the campaign after this many evaluator_error / infra_error results in one session
+    max_evaluator_errors: int = 10
+
+    def __post_init__(self) -> None:
+        if self.max_evaluator_errors < 1:
+            raise ConfigError(f"evolution: max_evaluator_errors must be >= 1, "
+                              f"got {self.max_evaluator_errors}")
 
 
 @dataclass(frozen=True)
@@ -125,15 +204,34 @@ def build_dataclass(cls: type, raw: Any, where: str) -> Any:
         raise ConfigError(f"{where}: expected a mapping, not {type(raw).__name__}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     check_keys(raw, where, set(fields))
+    required = [name for name, f in fields.items() if f.default is dataclasses.MISSING
+                and f.default_factory is dataclasses.MISSING and name not in raw]
+    if required:
+        raise ConfigError(f"{where}: missing required field(s) {', '.join(required)}")
     hints = typing.get_type_hints(cls)
     values = {}
     for name, value in raw.items():
         hint = hints[name]
+        item = _tuple_item(hint)
         if dataclasses.is_dataclass(hint):
             values[name] = build_dataclass(hint, value, f"{where}: {name}")
+        elif item is not None:
+            if not isinstance(value, list | tuple):
+                raise ConfigError(f"{where}: {name}: expected a list, got {value!r}")
+            values[name] = tuple(build_dataclass(item, entry, f"{where}: {name}[{i}]")
+                                 for i, entry in enumerate(value))
         else:
             values[name] = _check_type(value, hint, f"{where}: {name}")
     return cls(**values)
+
+
+def _tuple_item(hint: Any) -> type | None:
+    """``X`` for a ``tuple[X, ...]`` hint whose X is a dataclass, else None."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is tuple and len(args) == 2 and args[1] is Ellipsis \
+            and dataclasses.is_dataclass(args[0]):
+        return args[0]
+    return None
 
 
 def _check_type(value: Any, hint: Any, where: str) -> Any:

@@ -32,8 +32,9 @@ from adrs.problem import ProblemSpec
 from adrs.program import Candidate, ProgramView
 from adrs.prompt import ProblemContext, Prompt, render_prompt
 from adrs.proposer import Proposal, ProposalError, Proposer
+from adrs.proposer.context import PromptTooLong, fit_prompt
 from adrs.sandbox import Limits
-from adrs.selection import recent_failure
+from adrs.selection import island_pool, recent_failure, select_mate
 from adrs.selection import select as select_parent
 
 SEED_SEQ = 0
@@ -86,6 +87,7 @@ class Ticket:
     failure: EvalResult | None = None
     propose_s: float = 0.0
     submitted_at: float = field(default_factory=time.perf_counter)
+    mate_id: int | None = None  # the second parent of a crossover
 
 
 class LoopState:
@@ -101,6 +103,7 @@ class LoopState:
             select(LLMCall.cost_usd).where(LLMCall.run_id == campaign.run_id)))
         self.started = time.perf_counter()
         self.session_done = 0
+        self.trusted_errors = 0  # evaluator_error / infra_error results in this session
 
     def elapsed_s(self) -> float:
         return self.elapsed_base + time.perf_counter() - self.started
@@ -127,6 +130,7 @@ async def evolve(campaign: Campaign) -> str:
     window = evolution.workers + (config.llm.concurrency if campaign.proposer.uses_prompt else 0)
     with Session(campaign.engine) as session:
         state = LoopState(session, campaign)
+        _restore_proposer(session, campaign)
         seed = state.seed_program()
         if seed is not None and seed.status != "ok":
             raise CampaignError(f"the seed program failed on the training instances "
@@ -151,6 +155,8 @@ async def evolve(campaign: Campaign) -> str:
             if ticket.seq == SEED_SEQ and not result.correct:
                 raise CampaignError(f"the seed program fails on the training instances "
                                     f"({result.status}):\n{result.feedback}")
+            _check_trusted_errors(state, evolution.max_evaluator_errors, result)
+            _report_outcome(campaign, ticket, result)
             campaign.on_progress(_progress(state, campaign, baselines, len(evaluations)))
 
         try:
@@ -229,11 +235,30 @@ async def _wait_for_work(ray: Any, proposals: dict[asyncio.Task[Ticket], int],
 
 
 def _result_of(ray: Any, ref: Any) -> EvalResult:
+    """The task's EvalResult; a task that died (worker killed twice, raylet lost, ...) becomes an
+    ``infra_error``: stored, never scored as a bad program (the worker itself catches evaluator bugs)."""
     try:
         return ray.get(ref)
-    except Exception as err:  # worker died twice, raylet lost, ...
-        return EvalResult.failure("crash", f"the evaluation worker failed: {type(err).__name__}: "
-                                  f"{str(err)[:2000]}")
+    except Exception as err:
+        return EvalResult.failure("infra_error", f"the evaluation's Ray worker failed (retried once): "
+                                  f"{type(err).__name__}: {str(err)[:2000]}")
+
+
+TRUSTED_ERRORS = ("evaluator_error", "infra_error")
+
+
+def _check_trusted_errors(state: LoopState, limit: int, result: EvalResult) -> None:
+    """Stop the campaign after ``limit`` failures of trusted code or infrastructure in a session,
+    rather than scoring every later candidate as bad."""
+    if result.status not in TRUSTED_ERRORS:
+        return
+    state.trusted_errors += 1
+    if state.trusted_errors >= limit:
+        raise CampaignError(
+            f"stopped after {state.trusted_errors} evaluator or infrastructure errors in this session "
+            f"(evolution.max_evaluator_errors = {limit}); this is a bug in the evaluator or a broken "
+            f"Ray cluster, not in the candidates. Fix it, then `adrs resume`. The last one "
+            f"({result.status}):\n{result.feedback[-3000:]}")
 
 
 def _seed_ticket(spec: ProblemSpec) -> Ticket:
@@ -258,24 +283,46 @@ async def _propose(campaign: Campaign, state: LoopState, seq: int, window: int) 
     rng = random.Random(f"{config.evolution.seed}:{seq}")
     visible = state.visible(seq, window)
     chosen = select_parent(visible, seq, rng, config.evolution, spec.fitness)
-    parent, kind = chosen.parent, "mutation"
+    parent, kind, mate, inspirations = chosen.parent, "mutation", None, chosen.inspirations
     if proposer.uses_prompt:
         kind = _choose_template(rng, config.prompt.templates)
         if kind == "fix":
             failed = recent_failure([p for p in visible if p.island == chosen.island], rng)
             parent, kind = (failed, "fix") if failed else (parent, "diff")
-    ticket = Ticket(seq=seq, island=chosen.island, parent=parent, kind=kind)
-    prompt = Prompt(kind, parent, chosen.inspirations, seed=rng.getrandbits(32))
+        elif kind == "crossover":
+            evolution = config.evolution
+            pool = island_pool(visible, chosen.island, evolution.islands, seq,
+                               evolution.migration_interval, spec.fitness)
+            mate = select_mate(pool, parent, rng, evolution.tournament_size, spec.fitness)
+            kind = "crossover" if mate else "diff"
+            inspirations = tuple(p for p in inspirations if mate is None or p.id != mate.id)
+    ticket = Ticket(seq=seq, island=chosen.island, parent=parent, kind=kind,
+                    mate_id=mate.id if mate else None)
+    prompt = Prompt(kind, parent, inspirations, seed=rng.getrandbits(32), second=mate)
     if proposer.uses_prompt:
-        template_dir = config.prompt.template_dir
-        prompt = render_prompt(kind, problem_context(spec), parent, chosen.inspirations,
-                               seed=prompt.seed, template_dir=Path(template_dir) if template_dir else None)
+        template_dir = Path(config.prompt.template_dir) if config.prompt.template_dir else None
+
+        def render(kept: tuple[ProgramView, ...], feedback_limit: int) -> Prompt:
+            return render_prompt(kind, problem_context(spec), parent, kept, seed=prompt.seed,
+                                 template_dir=template_dir, second=mate,
+                                 feedback_limit=feedback_limit)
+
+        budget = getattr(proposer, "prompt_budget", lambda: None)()
+        try:
+            prompt = fit_prompt(render, inspirations, budget)
+        except PromptTooLong as err:
+            if parent.seq == SEED_SEQ:
+                raise CampaignError(f"the seed program is too long for the model: {err}") from None
+            ticket.proposal = Proposal(text="", kind="diff", proposer=proposer.name)
+            ticket.failure = EvalResult.failure("proposal_error", f"not sent: {err}")
+            return ticket
         ticket.prompt_text = prompt.text
     started = time.perf_counter()
     try:
         ticket.proposal = await proposer.propose(prompt)
     except ProposalError as err:
-        ticket.proposal = Proposal(text="", kind="diff", proposer=proposer.name, usage=err.usage)
+        ticket.proposal = Proposal(text="", kind="diff", proposer=proposer.name, calls=err.calls,
+                                   model=err.usage.model if err.usage else None)
         ticket.failure = EvalResult.failure("proposal_error", f"the proposer failed: {err}")
         return ticket
     except Exception as err:  # a bug in a proposer must not end a campaign: record it
@@ -287,7 +334,8 @@ async def _propose(campaign: Campaign, state: LoopState, seq: int, window: int) 
     finally:
         ticket.propose_s = time.perf_counter() - started
     try:
-        patched = apply_proposal(parent.code, ticket.proposal.text, ticket.proposal.kind)
+        patched = apply_proposal(parent.code, ticket.proposal.text, ticket.proposal.kind,
+                                 truncated=ticket.proposal.truncated)
     except PatchError as err:
         ticket.failure = EvalResult.failure("patch_error", str(err))
         return ticket
@@ -308,22 +356,69 @@ def _store_program(session: Session, campaign: Campaign, ticket: Ticket, result:
         status=result.status, score=result.score, metrics=dict(result.metrics),
         private_metrics=dict(result.private_metrics), feedback=result.feedback,
         proposer=proposal.proposer if proposal else "seed",
-        model=proposal.model if proposal else None, note=proposal.note if proposal else "",
+        model=proposal.model if proposal else None, note=_note(ticket),
         prompt=ticket.prompt_text, propose_s=ticket.propose_s, eval_s=eval_s,
         runtime_s=result.runtime_s)
     session.add(row)
-    usage = proposal.usage if proposal else None
-    if usage is not None:
+    for usage in proposal.calls if proposal else ():
         session.add(LLMCall(run_id=campaign.run_id, seq=ticket.seq, model=usage.model,
                             prompt_tokens=usage.prompt_tokens,
                             completion_tokens=usage.completion_tokens, cost_usd=usage.cost_usd,
-                            latency_s=usage.latency_s, error=usage.error))
+                            latency_s=usage.latency_s, error=usage.error, kind=ticket.kind,
+                            choice=usage.choice, finish_reason=usage.finish_reason,
+                            attempts=usage.attempts, cached=usage.cached))
         state.cost_usd += usage.cost_usd
     run = session.get(Run, campaign.run_id)
     assert run is not None
     run.elapsed_s = state.elapsed_s()
     session.commit()
     return store.view(row)
+
+
+def _note(ticket: Ticket) -> str:
+    proposal = ticket.proposal
+    note = proposal.note if proposal else ""
+    if ticket.mate_id is not None:
+        note = "; ".join(filter(None, [f"crossover with program #{ticket.mate_id}", note]))
+    return note
+
+
+def _improved(spec: ProblemSpec, status: str, score: float | None,
+              parent: ProgramView | Program | None) -> bool:
+    """True when a child (status, score) beats its parent (any correct child of a failed one)."""
+    if status != "ok" or score is None or parent is None:
+        return False
+    return parent.status != "ok" or parent.score is None or spec.fitness(score) > spec.fitness(parent.score)
+
+
+def _restore_proposer(session: Session, campaign: Campaign) -> None:
+    """On resume, replay the run's stored LLM calls and their children's outcomes into an LLM
+    proposer, so the bandit continues from what it had learned."""
+    restore = getattr(campaign.proposer, "restore", None)
+    if restore is None:
+        return
+    programs = {p.seq: p for p in session.scalars(
+        select(Program).where(Program.run_id == campaign.run_id))}
+    by_id = {p.id: p for p in programs.values()}
+    for call in session.scalars(select(LLMCall).where(LLMCall.run_id == campaign.run_id)
+                                .order_by(LLMCall.id)):
+        child = programs.get(call.seq)
+        judged = child is not None and not call.error and child.model == call.model \
+            and child.status not in ("proposal_error", *TRUSTED_ERRORS)
+        improved = _improved(campaign.spec, child.status, child.score, by_id.get(child.parent_id)) \
+            if judged and child.parent_id is not None else None
+        restore(call.model, call.cost_usd, bool(call.error), improved)
+
+
+def _report_outcome(campaign: Campaign, ticket: Ticket, result: EvalResult) -> None:
+    """Tell an LLM proposer whether the child of its reply beat its parent (for the bandit)."""
+    observe = getattr(campaign.proposer, "observe", None)
+    proposal, parent = ticket.proposal, ticket.parent
+    if observe is None or proposal is None or not proposal.model or parent is None \
+            or result.status in ("proposal_error", *TRUSTED_ERRORS):  # not the model's doing
+        return
+    observe(proposal.model, result.correct and _improved(campaign.spec, result.status,
+                                                         result.score, parent))
 
 
 def _train_baselines(session: Session, campaign: Campaign, ray: Any,

@@ -20,7 +20,8 @@ Rules, in order:
   contents are taken from it. A reply without markers is the new body of the parent's only block.
   A reply made of SEARCH/REPLACE blocks is read as a diff.
 - The result always ends with a newline. One that changes nothing or does not compile is an
-  error. All or nothing: on error no block is applied.
+  error. All or nothing: on error no block is applied. A reply cut off at the token limit
+  (finish_reason=length) is rejected whole.
 """
 
 from __future__ import annotations
@@ -59,12 +60,21 @@ class _Edit:
     replace: list[str]
 
 
-def apply_proposal(parent_code: str, text: str, kind: str) -> Patched:
-    """Apply ``text`` (kind "diff" or "rewrite") to ``parent_code``; raise PatchError if impossible."""
+def apply_proposal(parent_code: str, text: str, kind: str, *, truncated: bool = False) -> Patched:
+    """Apply ``text`` (kind "diff" or "rewrite") to ``parent_code``; raise PatchError if impossible.
+
+    ``truncated``: the model stopped at its token limit (finish_reason=length); such a reply is
+    rejected whole, since its last change may be cut in the middle.
+    """
     if kind not in ("diff", "rewrite"):
         raise ValueError(f"unknown proposal kind {kind!r}; expected 'diff' or 'rewrite'")
     parent = _lines(parent_code)
     reply = _normalize_newlines(text)
+    if truncated:
+        raise PatchError("The reply was cut off: it reached the token limit before it ended "
+                         "(finish_reason=length), so its last change may be incomplete. No change "
+                         "was applied. Reply more briefly: a shorter explanation and fewer, smaller "
+                         "SEARCH/REPLACE blocks.")
     if not reply.strip():
         raise PatchError("The reply is empty: it contains no code and no SEARCH/REPLACE blocks.")
     has_blocks = any(_SEARCH.match(line) for line in reply.split("\n"))

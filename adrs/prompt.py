@@ -3,7 +3,9 @@
 Every prompt text lives in Jinja templates (``prompts/*.j2``, StrictUndefined); a user directory can
 override any template, partials included, by file name. ``render_prompt`` renders ``system.j2`` and
 ``<template>.j2`` into a system and a user message. Templates see ``template`` (the name),
-``problem`` (ProblemContext), ``parent`` and ``inspirations`` (ProgramView: public metrics only).
+``problem`` (ProblemContext), ``parent``, ``second`` (the other parent of a crossover, else None)
+and ``inspirations`` (ProgramView: public metrics only), and ``feedback_limit`` (characters of
+evaluator feedback to show; lowered by ``adrs.proposer.context`` when the prompt is too long).
 This module holds no prompt text and does not choose parents or templates.
 """
 
@@ -23,6 +25,7 @@ from adrs.resources import builtin_dir
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
 
 SYSTEM_TEMPLATE = "system.j2"
+DEFAULT_FEEDBACK_LIMIT = 3000  # characters of evaluator feedback shown with a program
 
 
 class PromptError(ConfigError):
@@ -31,11 +34,12 @@ class PromptError(ConfigError):
 
 @dataclass(frozen=True)
 class Prompt:
-    template: str  # mutation kind / template name: "diff", "rewrite" or "fix"
+    template: str  # mutation kind / template name: "diff", "rewrite", "crossover" or "fix"
     parent: ProgramView
     inspirations: tuple[ProgramView, ...]
     messages: tuple[Message, ...] = ()  # rendered chat; empty for proposers that read no text
     seed: int = 0  # per-candidate seed for reproducible proposers
+    second: ProgramView | None = None  # the other parent of a crossover
 
     @property
     def text(self) -> str:
@@ -63,18 +67,22 @@ def render_prompt(
     *,
     seed: int = 0,
     template_dir: Path | None = None,
+    second: ProgramView | None = None,
+    feedback_limit: int = DEFAULT_FEEDBACK_LIMIT,
 ) -> Prompt:
-    """Render system + user messages for ``template`` ("diff", "rewrite" or "fix")."""
+    """Render system + user messages for ``template`` ("diff", "rewrite", "crossover", "fix")."""
+    if template == "crossover" and second is None:
+        raise PromptError("the crossover template needs a second parent")
     env = environment(template_dir)
     inspirations = tuple(inspirations)
-    values = {"template": template, "problem": problem, "parent": parent,
-              "inspirations": inspirations}
+    values = {"template": template, "problem": problem, "parent": parent, "second": second,
+              "inspirations": inspirations, "feedback_limit": feedback_limit}
     messages = (
         {"role": "system", "content": _render(env, SYSTEM_TEMPLATE, values)},
         {"role": "user", "content": _render(env, f"{template}.j2", values)},
     )
     return Prompt(template=template, parent=parent, inspirations=inspirations,
-                  messages=messages, seed=seed)
+                  messages=messages, seed=seed, second=second)
 
 
 def environment(template_dir: Path | str | None = None) -> jinja2.Environment:

@@ -86,10 +86,21 @@ def select_inspirations(pool: Sequence[ProgramView], parent: ProgramView, count:
     return tuple(p for p in chosen if p is not None)
 
 
+def select_mate(pool: Sequence[ProgramView], parent: ProgramView, rng: random.Random,
+                tournament_size: int, fitness: Fitness) -> ProgramView | None:
+    """A second parent for crossover: the winner of a tournament among the pool's other correct
+    programs (with code different from the parent's), or None when there is none."""
+    others = [p for p in first_of_each_score(pool) if p.id != parent.id and p.code != parent.code]
+    if not others:
+        return None
+    return best_of(rng.sample(others, min(max(tournament_size, 1), len(others))), fitness)
+
+
 def recent_failure(pool: Sequence[ProgramView], rng: random.Random,
                    window: int = 10) -> ProgramView | None:
     """A failed program from the last ``window`` of the pool (for fix-after-error), if any."""
-    failed = [p for p in pool[-window:] if p.status not in ("ok", "patch_error", "proposal_error")]
+    not_the_programs_fault = ("ok", "patch_error", "proposal_error", "evaluator_error", "infra_error")
+    failed = [p for p in pool[-window:] if p.status not in not_the_programs_fault]
     return rng.choice(failed) if failed else None
 
 

@@ -1,10 +1,14 @@
-"""A fake OpenAI-compatible chat server for tests: scripted replies, recorded requests, no network.
+"""A fake LLM server for tests: scripted replies, recorded requests, no network.
 
-Serves ``POST /v1/chat/completions`` (and ``/chat/completions``) on 127.0.0.1 with a free port. Each
-request takes the next scripted ``Reply`` (status, content, finish_reason, token counts, delay); when
-the script runs out it answers 500 so a test that needs more calls fails loudly. It records every
-request (body, path, headers) and the most requests it served at once. It is not a model and does
-not look at the messages.
+Serves, on 127.0.0.1 with a free port, both the OpenAI chat-completions protocol
+(``POST /v1/chat/completions`` and ``/chat/completions``) and the Anthropic messages protocol
+(``POST /v1/messages``). Each request takes the next scripted ``Reply`` (status, content,
+finish_reason, token counts, delay, headers such as Retry-After), or, when the server has a
+``responder``, whatever that function returns for the request body (so a test can answer with a
+diff that fits the program in the prompt). When the script runs out it answers 500 so a test that
+needs more calls fails loudly. A long ``delay_s`` is a reply that never comes (it is cut short when
+the server stops). It records every request (body, path, headers) and the most requests it served at
+once. It is not a model.
 
     with FakeLLMServer([Reply(status=500), Reply(content="hi")]) as server:
         ... LLMConfig(model="openai/test-model", api_base=server.url) ...
@@ -17,19 +21,26 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-PATHS = ("/v1/chat/completions", "/chat/completions")
+OPENAI_PATHS = ("/v1/chat/completions", "/chat/completions")
+ANTHROPIC_PATHS = ("/v1/messages", "/messages")
+PATHS = OPENAI_PATHS + ANTHROPIC_PATHS
+# OpenAI finish_reason -> Anthropic stop_reason
+_STOP_REASONS = {"stop": "end_turn", "length": "max_tokens"}
 
 
 @dataclass(frozen=True)
 class Reply:
-    """One scripted answer. ``status`` != 200 sends an OpenAI-style error body instead."""
+    """One scripted answer. ``status`` != 200 sends an error body of the request's protocol instead.
 
-    content: str = "ok"
+    ``content=None`` is an empty reply (OpenAI: ``content: null``; Anthropic: no content blocks).
+    """
+
+    content: str | None = "ok"
     status: int = 200
     finish_reason: str = "stop"
     prompt_tokens: int = 11
@@ -37,7 +48,9 @@ class Reply:
     delay_s: float = 0.0  # wait before answering (cut short when the server stops)
     headers: tuple[tuple[str, str], ...] = ()
 
-    def body(self, model: str) -> dict[str, Any]:
+    def body(self, model: str, protocol: str = "openai") -> dict[str, Any]:
+        if protocol == "anthropic":
+            return self._anthropic_body(model)
         if self.status != 200:
             return {"error": {"message": f"scripted error {self.status}", "type": "server_error",
                               "code": str(self.status)}}
@@ -53,12 +66,28 @@ class Reply:
                       "total_tokens": self.prompt_tokens + self.completion_tokens},
         }
 
+    def _anthropic_body(self, model: str) -> dict[str, Any]:
+        if self.status != 200:
+            kind = "rate_limit_error" if self.status == 429 else "api_error"
+            return {"type": "error", "error": {"type": kind,
+                                               "message": f"scripted error {self.status}"}}
+        blocks = [{"type": "text", "text": self.content}] if self.content is not None else []
+        return {
+            "id": "msg_fake", "type": "message", "role": "assistant", "model": model,
+            "content": blocks,
+            "stop_reason": _STOP_REASONS.get(self.finish_reason, self.finish_reason),
+            "stop_sequence": None,
+            "usage": {"input_tokens": self.prompt_tokens, "output_tokens": self.completion_tokens},
+        }
+
 
 class FakeLLMServer:
     """Context manager running the fake server in a background thread."""
 
-    def __init__(self, replies: Iterable[Reply] = ()) -> None:
+    def __init__(self, replies: Iterable[Reply] = (),
+                 responder: Callable[[dict[str, Any]], Reply] | None = None) -> None:
         self._replies: deque[Reply] = deque(replies)
+        self._responder = responder  # used when the scripted replies run out
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self.requests: list[dict[str, Any]] = []
@@ -74,8 +103,13 @@ class FakeLLMServer:
     @property
     def url(self) -> str:
         """Base URL to use as ``api_base`` (ends in ``/v1``)."""
+        return f"{self.root_url}/v1"
+
+    @property
+    def root_url(self) -> str:
+        """Base URL without ``/v1`` (what litellm's Anthropic client takes as ``api_base``)."""
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"http://{host}:{port}"
 
     def add(self, *replies: Reply) -> None:
         with self._lock:
@@ -104,7 +138,11 @@ class FakeLLMServer:
             self.headers.append(headers)
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            return self._replies.popleft() if self._replies else Reply(status=500)
+            if self._replies:
+                return self._replies.popleft()
+        if self._responder is not None:
+            return self._responder(body)
+        return Reply(status=500)
 
     def _end(self) -> None:
         with self._lock:
@@ -125,11 +163,16 @@ def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
             except json.JSONDecodeError:
                 body = {"invalid_json": raw.decode(errors="replace")}
             headers = {key.lower(): value for key, value in self.headers.items()}
-            reply = server._begin(path, body, headers)
+            protocol = "anthropic" if path in ANTHROPIC_PATHS else "openai"
+            try:
+                reply = server._begin(path, body, headers)
+            except Exception as err:  # a broken responder: answer 500 and say why
+                reply = Reply(status=500, content=f"responder failed: {err!r}")
             try:
                 if reply.delay_s:
                     server._stopping.wait(reply.delay_s)
-                self._send(reply.status, reply.body(str(body.get("model", ""))), reply.headers)
+                self._send(reply.status, reply.body(str(body.get("model", "")), protocol),
+                           reply.headers)
             except OSError:
                 pass  # the client gave up (timeout) and closed the connection
             finally:

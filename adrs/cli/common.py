@@ -10,8 +10,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from adrs.config import ConfigError
-from adrs.errors import CampaignError, DatabaseError
+from adrs.errors import CampaignError, ConfigError, DatabaseError
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)

@@ -93,6 +93,8 @@ class Evaluation(Base):
 
 
 class LLMCall(Base):
+    """One call to a model: tokens in/out, dollars, latency, and why that model was chosen."""
+
     __tablename__ = "llm_call"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -102,6 +104,11 @@ class LLMCall(Base):
     prompt_tokens: Mapped[int] = mapped_column(default=0)
     completion_tokens: Mapped[int] = mapped_column(default=0)
     cost_usd: Mapped[float] = mapped_column(default=0.0)
-    latency_s: Mapped[float] = mapped_column(default=0.0)
+    latency_s: Mapped[float] = mapped_column(default=0.0)  # first attempt to reply, retries included
     error: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(20), default="")  # diff/rewrite/crossover/fix
+    choice: Mapped[str] = mapped_column(Text, default="")  # why this model was asked
+    finish_reason: Mapped[str] = mapped_column(String(40), default="")
+    attempts: Mapped[int] = mapped_column(default=0)  # 0: replayed from the response cache
+    cached: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

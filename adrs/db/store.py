@@ -32,12 +32,35 @@ def open_engine(url: str, create: bool = True) -> Engine:
     try:
         if create:
             Base.metadata.create_all(engine)
+            _add_missing_columns(engine)
         else:
             with engine.connect():
                 pass
     except OperationalError as err:
         raise DatabaseError(f"cannot open database {url!r}: {err.orig}") from err
     return engine
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Add columns that newer versions of ``adrs.db.models`` define to tables of an older database
+    (e.g. the llm_call accounting columns), with their scalar defaults, so old runs can resume."""
+    from sqlalchemy import inspect, text
+
+    inspector = inspect(engine)
+    with engine.begin() as connection:
+        for table in Base.metadata.sorted_tables:
+            present = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                default = column.default.arg if column.default is not None else None
+                if column.name in present or callable(default) or (default is None
+                                                                   and not column.nullable):
+                    continue  # present, or no constant to fill existing rows with
+                literal = ("NULL" if default is None else str(int(default)) if isinstance(default, bool)
+                           else "'" + default.replace("'", "''") + "'" if isinstance(default, str)
+                           else repr(default))
+                kind = column.type.compile(dialect=engine.dialect)
+                connection.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind} '
+                                        f"DEFAULT {literal}"))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

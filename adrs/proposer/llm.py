@@ -1,12 +1,19 @@
-"""The LLM proposer: send a rendered Prompt to any litellm model and return the reply as a Proposal.
+"""The LLM proposer: send a rendered Prompt to a model of the ensemble and return its reply.
 
-One ``acompletion`` call per proposal, at most ``concurrency`` in flight, each bounded by
-``timeout_s``. Rate limits (429), server errors (5xx), timeouts and connection errors are retried
-here (litellm's and the OpenAI client's own retries are switched off) with exponential backoff and
-jitter, honouring a ``Retry-After`` header. Tokens, cost (0.0 for models litellm cannot price) and
-latency go into ``Usage``. API keys come only from the environment, as litellm reads them; the model
-string is passed to litellm unchanged, so every provider works the same way.
-
+Every model is reached through ``litellm.acompletion`` with the model string unchanged (OpenAI,
+Anthropic, Gemini, Ollama, vLLM, any OpenAI-compatible ``api_base``): no code here depends on the
+provider. Per proposal:
+- the ensemble (``adrs.proposer.ensemble``) picks a model among those whose circuit breaker
+  (``adrs.proposer.breaker``) allows a call, by weight or by the cost-aware bandit, and says why;
+- with ``cache_dir`` set, a cached reply for (model, messages, params) is replayed instead;
+- each attempt is bounded by ``timeout_s``; rate limits (429), 5xx, timeouts and connection errors
+  are retried (litellm's and the OpenAI client's own retries are off) with exponential backoff and
+  jitter, honouring ``Retry-After``; every failed attempt counts against the model's breaker, and
+  when it opens the proposal moves on to another model;
+- the whole proposal (attempts, backoff, waiting for a paused model) never takes longer than
+  ``max_wait_s``, so a stalled provider cannot wedge a run;
+- tokens, dollars (``adrs.proposer.cost``), latency, attempts and the choice's reason go into one
+  ``Usage`` per model asked.
 It does not parse or apply the reply (``adrs.patch`` does) and does not retry a reply that is
 merely bad. Importing this module does not import litellm (that takes seconds); the first call does.
 """
@@ -18,11 +25,17 @@ import email.utils
 import os
 import random
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from adrs.config import ConfigError, LLMConfig
+from adrs.config import ConfigError, LLMConfig, ModelConfig
 from adrs.prompt import Prompt
 from adrs.proposer import Proposal, ProposalError, Usage
+from adrs.proposer.breaker import CircuitBreaker
+from adrs.proposer.cache import CachedReply, ResponseCache, cache_key
+from adrs.proposer.context import PromptBudget
+from adrs.proposer.cost import call_cost
+from adrs.proposer.ensemble import Ensemble
 
 # Status codes worth another attempt: timeout, conflict, too early, rate limit, and any 5xx.
 RETRY_STATUS = frozenset({408, 409, 425, 429})
@@ -30,6 +43,9 @@ MAX_BACKOFF_S = 60.0
 # Placeholder key for OpenAI-compatible servers at ``api_base`` that need none (vLLM, Ollama, ...);
 # the OpenAI client refuses to send a request without some key.
 KEYLESS_PLACEHOLDER = "no-key-needed"
+# templates whose reply is a complete program; the others answer with SEARCH/REPLACE blocks
+REWRITE_TEMPLATES = frozenset({"rewrite", "crossover"})
+_POLL_S = 0.05  # how often to look again while a paused model's trial call is running
 
 
 def load_litellm() -> Any:
@@ -42,38 +58,69 @@ def load_litellm() -> Any:
     return litellm
 
 
+class _ModelFailed(Exception):
+    """One model could not answer this proposal (after its retries, or its breaker opened)."""
+
+
 class LLMProposer:
-    """Proposer backed by ``litellm.acompletion``; see the module docstring."""
+    """Proposer backed by ``litellm.acompletion`` over an ensemble; see the module docstring."""
 
     name = "llm"
     uses_prompt = True
 
     def __init__(self, config: LLMConfig, *, backoff_s: float = 1.0,
-                 rng: random.Random | None = None) -> None:
-        if not config.model:
+                 rng: random.Random | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        models = config.ensemble()
+        if not models:
             raise ConfigError("llm.model: no model given; without a model adrs uses the built-in "
                               "offline mutator")
         self.config = config
+        self.models: tuple[ModelConfig, ...] = models
         self.backoff_s = backoff_s  # first retry waits about this long, then doubles
-        self._rng = rng or random.Random()
+        self._rng = rng or random.Random()  # jitter only; model draws use the prompt's seed
+        self._clock = clock
+        self.ensemble = Ensemble(models, bandit=config.bandit, exploration=config.bandit_exploration)
+        self.breakers = [CircuitBreaker(config.breaker_failures, config.breaker_cooldown_s, clock)
+                         for _ in models]
+        self.cache = ResponseCache(config.cache_dir) if config.cache_dir else None
         self._semaphore: asyncio.Semaphore | None = None
         self._semaphore_loop: asyncio.AbstractEventLoop | None = None
-        self._api_key: str | None = None
-        self._api_key_checked = False
+        self._api_keys: dict[int, str | None] = {}
+        self._budget: PromptBudget | None = None
+        self._budget_known = False
 
     async def propose(self, prompt: Prompt) -> Proposal:
-        """Ask the model; return its reply, or raise ProposalError after the last retry."""
+        """Ask a model; return its reply, or raise ProposalError when no model could answer."""
         if not prompt.messages:
             raise ProposalError("the prompt has no messages to send",
-                                Usage(model=self.config.model or "", error="empty prompt"))
+                                Usage(model=self.models[0].model, error="empty prompt"))
         async with self._limit():
-            text, finish_reason, usage = await self._complete(list(prompt.messages))
-        note = ""
-        if finish_reason == "length":
-            note = (f"the reply was cut off at max_tokens={self.config.max_tokens} "
-                    "(finish_reason=length)")
-        return Proposal(text=text, kind="rewrite" if prompt.template == "rewrite" else "diff",
-                        proposer=self.name, model=self.config.model, usage=usage, note=note)
+            return await self._propose(prompt)
+
+    def observe(self, model: str, improved: bool) -> None:
+        """The outcome of a child of ``model``'s reply (for the bandit)."""
+        index = self.ensemble.index_of(model)
+        if index is not None:
+            self.ensemble.record_outcome(index, improved)
+
+    def restore(self, model: str, cost_usd: float, failed: bool, improved: bool | None) -> None:
+        """Replay one stored call (and its child's outcome, if judged) when a run resumes."""
+        index = self.ensemble.index_of(model)
+        if index is None:
+            return
+        self.ensemble.started(index)
+        if not failed:
+            self.ensemble.record_call(index, cost_usd)
+        if improved is not None:
+            self.ensemble.record_outcome(index, improved)
+
+    def prompt_budget(self) -> PromptBudget | None:
+        """Prompt tokens every model of the ensemble accepts (None when no window is known)."""
+        if not self._budget_known:
+            self._budget = _prompt_budget(load_litellm(), self.models, self.config.max_tokens)
+            self._budget_known = True
+        return self._budget
 
     def _limit(self) -> asyncio.Semaphore:
         """The concurrency semaphore of the running event loop (a new loop gets a new one)."""
@@ -83,48 +130,124 @@ class LLMProposer:
             self._semaphore_loop = loop
         return self._semaphore
 
-    async def _complete(self, messages: list[dict[str, str]]) -> tuple[str, str, Usage]:
-        config = self.config
-        model = config.model or ""
+    async def _propose(self, prompt: Prompt) -> Proposal:
+        deadline = self._clock() + self.config.max_wait_s
+        rng = random.Random(prompt.seed)
+        calls: list[Usage] = []
+        errors: list[str] = []
+        failed: set[int] = set()
+        while True:
+            left = [i for i in range(len(self.models)) if i not in failed]
+            if not left:
+                message = errors[0] if len(errors) == 1 else "no model could answer: " + "; ".join(errors)
+                raise ProposalError(message, calls=tuple(calls))
+            available = [i for i in left if self.breakers[i].allows()]
+            if not available:
+                wait = max(_POLL_S, min(self.breakers[i].reopens_in_s() for i in left))
+                if self._clock() + wait > deadline:
+                    states = ", ".join(f"{self.models[i].model} {self.breakers[i].describe()}"
+                                       for i in left)
+                    raise ProposalError(f"no model available within llm.max_wait_s="
+                                        f"{self.config.max_wait_s:g}: {states}"
+                                        + ("; " + "; ".join(errors) if errors else ""),
+                                        calls=tuple(calls))
+                await asyncio.sleep(wait)
+                continue
+            choice = self.ensemble.choose(available, rng)
+            paused = [self.models[i].model for i in left if i not in available]
+            reason = choice.reason + (f"; paused: {', '.join(paused)}" if paused else "") \
+                + (f"; after failures of {', '.join(self.models[i].model for i in sorted(failed))}"
+                   if failed else "")
+            try:
+                return await self._ask(choice.index, prompt, reason, deadline, calls)
+            except _ModelFailed as err:
+                failed.add(choice.index)
+                errors.append(str(err))
+                if self._clock() >= deadline:
+                    raise ProposalError(f"gave up after llm.max_wait_s={self.config.max_wait_s:g}: "
+                                        + "; ".join(errors), calls=tuple(calls)) from None
+
+    async def _ask(self, index: int, prompt: Prompt, reason: str, deadline: float,
+                   calls: list[Usage]) -> Proposal:
+        """One model's answer (with retries), appended to ``calls``; raises _ModelFailed."""
+        model, config, breaker = self.models[index], self.config, self.breakers[index]
+        messages = [dict(m) for m in prompt.messages]
+        params = {"temperature": config.temperature, "max_tokens": config.max_tokens}
+        self.ensemble.started(index)
+        key = ""
+        if self.cache is not None:
+            key = cache_key(model.model, messages, {**params, "seed": prompt.seed})
+            hit = self.cache.get(key)
+            if hit is not None:
+                calls.append(Usage(model=model.model, prompt_tokens=hit.prompt_tokens,
+                                   completion_tokens=hit.completion_tokens,
+                                   choice=reason + "; replayed from the response cache",
+                                   finish_reason=hit.finish_reason, cached=True))
+                self.ensemble.record_call(index, 0.0)
+                return self._proposal(prompt, hit.text, hit.finish_reason, model.model, calls)
         litellm = load_litellm()
-        kwargs: dict[str, Any] = {
-            "model": model, "messages": messages, "temperature": config.temperature,
-            "max_tokens": config.max_tokens, "timeout": config.timeout_s,
-            "num_retries": 0, "max_retries": 0,
-        }
-        if config.api_base:
-            kwargs["api_base"] = config.api_base
-            api_key = self._keyless_placeholder(litellm)
+        kwargs: dict[str, Any] = {"model": model.model, "messages": messages, **params,
+                                  "num_retries": 0, "max_retries": 0}
+        if model.api_base:
+            kwargs["api_base"] = model.api_base
+            api_key = self._keyless_placeholder(litellm, index)
             if api_key:
                 kwargs["api_key"] = api_key
         started = time.perf_counter()
         attempts = max(0, config.max_retries) + 1
         for attempt in range(1, attempts + 1):
+            timeout = min(config.timeout_s, deadline - self._clock())
+            if timeout <= 0:
+                raise self._failed(calls, model, reason, started, attempt - 1,
+                                   f"llm.max_wait_s={config.max_wait_s:g} reached")
+            breaker.start()
             try:
-                response = await asyncio.wait_for(litellm.acompletion(**kwargs),
-                                                  timeout=config.timeout_s)
-                break
+                response = await asyncio.wait_for(litellm.acompletion(**kwargs, timeout=timeout),
+                                                  timeout=timeout)
             except Exception as err:  # classified by is_retryable; the rest fail at once
-                reason = describe_error(err, config.timeout_s)
-                if not is_retryable(err) or attempt == attempts:
-                    tried = f" after {attempt} attempts" if attempt > 1 else ""
-                    message = f"LLM call to {model} failed{tried}: {reason}"
-                    usage = Usage(model=model, latency_s=time.perf_counter() - started,
-                                  error=message)
-                    raise ProposalError(message, usage) from err
-                await asyncio.sleep(self._backoff(attempt, err))
-        latency = time.perf_counter() - started
+                breaker.record_failure()
+                why = describe_error(err, timeout)
+                if not is_retryable(err) or attempt == attempts or breaker.state == "open":
+                    if breaker.state == "open":
+                        why += f"; {model.model} is {breaker.describe()}"
+                    raise self._failed(calls, model, reason, started, attempt, why) from None
+                await asyncio.sleep(min(self._backoff(attempt, err),
+                                        max(0.0, deadline - self._clock())))
+                continue
+            breaker.record_success()
+            break
         choice = response.choices[0]
         text = getattr(choice.message, "content", None) or ""
+        finish_reason = str(choice.finish_reason or "")
         tokens = getattr(response, "usage", None)
-        usage = Usage(
-            model=model,
-            prompt_tokens=int(getattr(tokens, "prompt_tokens", 0) or 0),
-            completion_tokens=int(getattr(tokens, "completion_tokens", 0) or 0),
-            cost_usd=cost_of(litellm, response),
-            latency_s=latency,
-        )
-        return text, str(choice.finish_reason or ""), usage
+        prompt_tokens = int(getattr(tokens, "prompt_tokens", 0) or 0)
+        completion_tokens = int(getattr(tokens, "completion_tokens", 0) or 0)
+        cost = call_cost(litellm, model, prompt_tokens, completion_tokens, response)
+        calls.append(Usage(model=model.model, prompt_tokens=prompt_tokens,
+                           completion_tokens=completion_tokens, cost_usd=cost,
+                           latency_s=time.perf_counter() - started, choice=reason,
+                           finish_reason=finish_reason, attempts=attempt))
+        self.ensemble.record_call(index, cost)
+        if self.cache is not None:
+            self.cache.put(key, CachedReply(text, finish_reason, prompt_tokens, completion_tokens))
+        return self._proposal(prompt, text, finish_reason, model.model, calls)
+
+    def _failed(self, calls: list[Usage], model: ModelConfig, reason: str, started: float,
+                attempts: int, why: str) -> _ModelFailed:
+        tried = f" after {attempts} attempts" if attempts > 1 else ""
+        message = f"LLM call to {model.model} failed{tried}: {why}"
+        calls.append(Usage(model=model.model, latency_s=time.perf_counter() - started,
+                           error=message, choice=reason, attempts=attempts))
+        return _ModelFailed(message)
+
+    def _proposal(self, prompt: Prompt, text: str, finish_reason: str, model: str,
+                  calls: list[Usage]) -> Proposal:
+        truncated = finish_reason == "length"
+        note = (f"the reply was cut off at max_tokens={self.config.max_tokens} "
+                "(finish_reason=length)") if truncated else ""
+        kind = "rewrite" if prompt.template in REWRITE_TEMPLATES else "diff"
+        return Proposal(text=text, kind=kind, proposer=self.name, model=model, calls=tuple(calls),
+                        note=note, truncated=truncated)
 
     def _backoff(self, attempt: int, err: BaseException) -> float:
         """Seconds before attempt ``attempt + 1``: Retry-After if given, else 2^k with jitter."""
@@ -135,36 +258,67 @@ class LLMProposer:
             delay = max(delay, hinted)
         return min(delay, MAX_BACKOFF_S)
 
-    def _keyless_placeholder(self, litellm: Any) -> str | None:
+    def _keyless_placeholder(self, litellm: Any, index: int) -> str | None:
         """A placeholder key when ``api_base`` is set and the provider's key is not in the env."""
-        if not self._api_key_checked:
-            missing = litellm.validate_environment(model=self.config.model).get("missing_keys")
-            self._api_key = KEYLESS_PLACEHOLDER if missing else None
-            self._api_key_checked = True
-        return self._api_key
+        if index not in self._api_keys:
+            missing = litellm.validate_environment(model=self.models[index].model).get("missing_keys")
+            self._api_keys[index] = KEYLESS_PLACEHOLDER if missing else None
+        return self._api_keys[index]
+
+
+def _prompt_budget(litellm: Any, models: Sequence[ModelConfig],
+                   reply_tokens: int) -> PromptBudget | None:
+    """The smallest context window of ``models`` (user value, else litellm's), minus the reply."""
+    windows = []
+    for m in models:
+        window = m.context_tokens
+        if window is None:
+            try:
+                info = litellm.get_model_info(m.model)
+                window = info.get("max_input_tokens") or info.get("max_tokens")
+            except Exception:  # not in litellm's table (local models): no known limit
+                window = None
+        if window:
+            windows.append((int(window), m.model))
+    if not windows:
+        return None
+    window, model = min(windows)
+
+    def count(messages: Sequence[dict[str, str]]) -> int:
+        try:
+            return int(litellm.token_counter(model=model, messages=list(messages)))
+        except Exception:  # no tokenizer for this model: about 4 characters per token
+            return sum(len(m.get("content", "")) for m in messages) // 4 + 4 * len(messages)
+
+    return PromptBudget(max_prompt_tokens=max(0, window - reply_tokens), context_tokens=window,
+                        reply_tokens=reply_tokens, model=model, count=count)
 
 
 def check_llm_environment(config: LLMConfig) -> None:
-    """Raise ConfigError if ``config.model`` cannot be called: unknown provider or missing key.
+    """Raise ConfigError if a model of ``config`` cannot be called: unknown provider or missing key.
 
-    Keys are looked up in the environment only. With ``api_base`` set (an OpenAI-compatible server
-    such as vLLM or Ollama) the key check is skipped: such servers often need none.
+    Keys are looked up in the environment only. A model with ``api_base`` (an OpenAI-compatible
+    server such as vLLM or Ollama) skips the key check: such servers often need none.
     """
-    if not config.model:
-        return
-    litellm = load_litellm()
+    litellm = None
+    for m in config.ensemble():
+        litellm = litellm or load_litellm()
+        _check_model(litellm, m)
+
+
+def _check_model(litellm: Any, model: ModelConfig) -> None:
     try:
-        litellm.get_llm_provider(model=config.model, api_base=config.api_base)
+        litellm.get_llm_provider(model=model.model, api_base=model.api_base)
     except Exception as err:  # litellm raises several types here
-        raise ConfigError(f"llm.model: litellm does not know the provider of {config.model!r} "
+        raise ConfigError(f"llm.model: litellm does not know the provider of {model.model!r} "
                           f"(write it as 'provider/model', e.g. 'openai/gpt-4o-mini'): "
                           f"{_first_line(err)}") from err
-    if config.api_base:
+    if model.api_base:
         return
-    missing = litellm.validate_environment(model=config.model).get("missing_keys") or []
+    missing = litellm.validate_environment(model=model.model).get("missing_keys") or []
     if missing:
         names = ", ".join(missing)
-        raise ConfigError(f"llm.model {config.model!r} needs the environment variable(s) {names}, "
+        raise ConfigError(f"llm.model {model.model!r} needs the environment variable(s) {names}, "
                           f"which are not set. Export them (keys are never read from config "
                           f"files), or set llm.api_base for an OpenAI-compatible server. Without "
                           f"a model adrs uses the built-in offline mutator (run without --model).")
@@ -184,9 +338,14 @@ def is_retryable(err: BaseException) -> bool:
 
 def retry_after_s(err: BaseException) -> float | None:
     """Seconds from the ``Retry-After`` header of the error's HTTP response, if any."""
-    response = getattr(err, "response", None)
-    headers = getattr(response, "headers", None)
-    value = headers.get("retry-after") if headers is not None else None
+    value = None
+    # litellm keeps the provider's headers in ``litellm_response_headers``; OpenAI errors in
+    # ``response.headers``
+    for headers in (getattr(err, "litellm_response_headers", None),
+                    getattr(getattr(err, "response", None), "headers", None)):
+        if headers is not None and headers.get("retry-after"):
+            value = headers.get("retry-after")
+            break
     if not value:
         return None
     try:
@@ -205,14 +364,6 @@ def describe_error(err: BaseException, timeout_s: float) -> str:
     status = getattr(err, "status_code", None)
     prefix = f"{type(err).__name__}" + (f" (HTTP {status})" if status else "")
     return f"{prefix}: {_first_line(err)}"
-
-
-def cost_of(litellm: Any, response: Any) -> float:
-    """USD cost of ``response`` by litellm's price table; 0.0 when the model is not priced."""
-    try:
-        return float(litellm.completion_cost(completion_response=response) or 0.0)
-    except Exception:  # unpriced models raise; the cost is informative only
-        return 0.0
 
 
 def _first_line(err: BaseException) -> str:

@@ -194,3 +194,103 @@ def test_error_classification():
 def test_importing_the_module_does_not_import_litellm():
     code = "import sys, adrs.proposer.llm; sys.exit('litellm' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+# --------------------------------------------------------------------- protocols, ensembles, limits
+
+def test_anthropic_messages_protocol_through_litellm(monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "dummy-anthropic-key")
+    with FakeLLMServer([Reply(content="claude says", prompt_tokens=1000,
+                              completion_tokens=200)]) as server:
+        config = LLMConfig(model="anthropic/claude-haiku-4-5", api_base=server.root_url,
+                           max_retries=0, max_tokens=300)
+        proposal = asyncio.run(LLMProposer(config).propose(make_prompt()))
+    assert server.paths == ["/v1/messages"]
+    body = server.requests[0]
+    assert body["system"][0]["text"] == "You write code." and body["max_tokens"] == 300
+    assert body["messages"][0]["role"] == "user"
+    assert server.headers[0]["x-api-key"] == "dummy-anthropic-key"
+    assert proposal.text == "claude says" and proposal.usage.prompt_tokens == 1000
+    assert proposal.usage.cost_usd > 0 and proposal.usage.finish_reason == "stop"
+
+
+@pytest.mark.parametrize("path_kind", ["openai", "anthropic"])
+def test_empty_and_truncated_replies_are_returned_for_the_patch_step(path_kind, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "dummy-anthropic-key")
+    with FakeLLMServer([Reply(content=None), Reply(content="<<<", finish_reason="length")]) as server:
+        model, base = (MODEL, server.url) if path_kind == "openai" else \
+            ("anthropic/claude-haiku-4-5", server.root_url)
+        proposer = LLMProposer(LLMConfig(model=model, api_base=base, max_retries=0))
+        empty = asyncio.run(proposer.propose(make_prompt()))
+        cut = asyncio.run(proposer.propose(make_prompt()))
+    assert empty.text == "" and not empty.truncated
+    assert cut.truncated and cut.usage.finish_reason == "length"
+
+
+def test_retry_after_header_is_honoured():
+    with FakeLLMServer([Reply(status=429, headers=(("Retry-After", "1"),)),
+                        Reply(content="ok now")]) as server:
+        started = time.perf_counter()
+        proposal = asyncio.run(make_proposer(server).propose(make_prompt()))
+        elapsed = time.perf_counter() - started
+    assert proposal.text == "ok now" and proposal.usage.attempts == 2
+    assert elapsed >= 0.95  # the backoff alone would be ~0.01 s
+
+
+def ensemble_proposer(bad: FakeLLMServer, good: FakeLLMServer, **overrides) -> LLMProposer:
+    from adrs.config import ModelConfig
+
+    values = {"models": (ModelConfig("openai/flaky", weight=100.0, api_base=bad.url),
+                         ModelConfig("openai/steady", weight=1.0, api_base=good.url)),
+              "max_retries": 1, "breaker_failures": 2, "breaker_cooldown_s": 0.4,
+              "timeout_s": 5.0}
+    return LLMProposer(LLMConfig(**{**values, **overrides}), backoff_s=0.01)
+
+
+def test_breaker_pauses_a_failing_model_and_the_others_answer_then_it_recovers():
+    with FakeLLMServer([Reply(status=500)] * 2 + [Reply(content="flaky is back")]) as bad, \
+            FakeLLMServer([Reply(content=f"steady {i}") for i in range(3)]) as good:
+        proposer = ensemble_proposer(bad, good)
+        first = asyncio.run(proposer.propose(make_prompt()))
+        # two failed attempts opened flaky's breaker; the same proposal moved on to steady
+        assert first.text == "steady 0" and [u.model for u in first.calls] == ["openai/flaky",
+                                                                            "openai/steady"]
+        assert "after 2 attempts" in first.calls[0].error and "paused" in first.calls[0].error
+        assert "after failures of openai/flaky" in first.calls[1].choice
+        second = asyncio.run(proposer.propose(make_prompt()))
+        assert second.text == "steady 1" and "paused: openai/flaky" in second.usage.choice
+        assert len(bad.requests) == 2  # a paused model gets no request
+        time.sleep(0.45)  # the cool-down passes: one trial call, it succeeds, the circuit closes
+        third = asyncio.run(proposer.propose(make_prompt()))
+        assert third.text == "flaky is back"
+    assert proposer.breakers[0].events == ["open", "half-open", "closed"]
+
+
+def test_all_models_paused_fails_within_max_wait():
+    with FakeLLMServer([Reply(status=503)] * 4) as bad, FakeLLMServer([Reply(status=503)] * 4) as good:
+        proposer = ensemble_proposer(bad, good, breaker_cooldown_s=60.0, max_wait_s=1.0)
+        with pytest.raises(ProposalError, match="no model could answer"):
+            asyncio.run(proposer.propose(make_prompt()))
+        started = time.perf_counter()
+        with pytest.raises(ProposalError, match="no model available within llm.max_wait_s=1") as info:
+            asyncio.run(proposer.propose(make_prompt()))
+        assert time.perf_counter() - started < 5  # the 60 s pause outlasts max_wait_s: give up at once
+        assert len(bad.requests) == len(good.requests) == 2
+    assert "circuit open" in str(info.value)
+
+
+def test_max_wait_caps_a_stalled_provider():
+    with FakeLLMServer([Reply(delay_s=30)] * 5) as server:
+        started = time.perf_counter()
+        with pytest.raises(ProposalError, match="max_wait_s|time") as info:
+            asyncio.run(make_proposer(server, timeout_s=20.0, max_retries=5,
+                                      max_wait_s=0.8).propose(make_prompt()))
+        elapsed = time.perf_counter() - started
+    assert elapsed < 3 and info.value.usage.error
+
+
+def test_crossover_and_rewrite_replies_are_read_as_programs():
+    with FakeLLMServer([Reply(), Reply()]) as server:
+        proposer = make_proposer(server)
+        assert asyncio.run(proposer.propose(make_prompt("crossover"))).kind == "rewrite"
+        assert asyncio.run(proposer.propose(make_prompt("fix"))).kind == "diff"

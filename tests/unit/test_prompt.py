@@ -54,13 +54,15 @@ FAILED = ProgramView(
              "NameError: name 'q' is not defined")
 
 
-@pytest.mark.parametrize("template", ["diff", "rewrite", "fix"])
+@pytest.mark.parametrize("template", ["diff", "rewrite", "fix", "crossover"])
 def test_render_matches_golden(template):
     parent = FAILED if template == "fix" else PARENT
-    prompt = render_prompt(template, PROBLEM, parent, INSPIRATIONS, seed=5)
+    second = INSPIRATIONS[0] if template == "crossover" else None
+    inspirations = INSPIRATIONS[1:] if second else INSPIRATIONS
+    prompt = render_prompt(template, PROBLEM, parent, inspirations, seed=5, second=second)
     assert [m["role"] for m in prompt.messages] == ["system", "user"]
     assert prompt.template == template and prompt.seed == 5 and prompt.parent is parent
-    assert prompt.inspirations == INSPIRATIONS
+    assert prompt.inspirations == inspirations and prompt.second is second
     golden = GOLDEN / f"prompt_{template}.txt"
     if UPDATE:
         golden.write_text(prompt.text)
@@ -75,8 +77,23 @@ def test_templates_show_what_each_kind_needs():
     assert "```python code block" in rewrite and "<<<<<<< SEARCH" not in rewrite
     assert "Inspiration" not in rewrite
     assert "NameError: name 'q' is not defined" in fix and "<<<<<<< SEARCH" in fix
-    for text in (diff, rewrite, fix):
+    crossover = render_prompt("crossover", PROBLEM, PARENT, (), second=INSPIRATIONS[0]).text
+    assert "Second parent" in crossover and "d[j] - p[j]" in crossover and "9.25" in crossover
+    assert "```python code block" in crossover and "<<<<<<< SEARCH" not in crossover
+    for text in (diff, rewrite, fix, crossover):
         assert "Minimize `mean_gap_pct`" in text and "schedule(p: list[int]" in text
+    with pytest.raises(PromptError, match="second parent"):
+        render_prompt("crossover", PROBLEM, PARENT, ())
+
+
+def test_feedback_limit_shortens_or_drops_the_feedback():
+    parent = ProgramView(id=1, code=SEED, status="ok", score=1.0, feedback="F" * 5000)
+    full = render_prompt("diff", PROBLEM, parent, ()).text
+    short = render_prompt("diff", PROBLEM, parent, (), feedback_limit=300).text
+    none = render_prompt("diff", PROBLEM, parent, (), feedback_limit=0).text
+    assert len(full) > len(short) > len(none) and "F" * 100 not in none
+    assert "Evaluator feedback" in short and "Evaluator feedback" not in none
+    assert SEED.strip() in none  # the program itself is never cut
 
 
 def test_long_feedback_is_clipped_keeping_head_and_tail():
@@ -113,8 +130,8 @@ def test_user_partial_override_reaches_builtin_templates(tmp_path):
 
 
 def test_unknown_template_and_missing_dir_are_reported(tmp_path):
-    with pytest.raises(PromptError, match="crossover.j2 not found.*available: diff, fix, rewrite"):
-        render_prompt("crossover", PROBLEM, PARENT, ())
+    with pytest.raises(PromptError, match="mutate.j2 not found.*available: crossover, diff, fix, rewrite"):
+        render_prompt("mutate", PROBLEM, PARENT, ())
     with pytest.raises(PromptError, match="does not exist"):
         render_prompt("diff", PROBLEM, PARENT, (), template_dir=tmp_path / "missing")
     (tmp_path / "crossover.j2").write_text("{% if %}\n")
@@ -123,7 +140,7 @@ def test_unknown_template_and_missing_dir_are_reported(tmp_path):
 
 
 def test_template_names_lists_mutation_templates(tmp_path):
-    assert template_names() == ["diff", "fix", "rewrite"]
-    (tmp_path / "crossover.j2").write_text("x\n")
-    assert template_names(tmp_path) == ["crossover", "diff", "fix", "rewrite"]
-    check_templates(["diff", "rewrite", "fix", "crossover"], tmp_path)
+    assert template_names() == ["crossover", "diff", "fix", "rewrite"]
+    (tmp_path / "splice.j2").write_text("x\n")
+    assert template_names(tmp_path) == ["crossover", "diff", "fix", "rewrite", "splice"]
+    check_templates(["diff", "rewrite", "fix", "crossover", "splice"], tmp_path)

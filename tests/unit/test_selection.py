@@ -6,7 +6,7 @@ import random
 
 from adrs.config import EvolutionConfig
 from adrs.program import ProgramView
-from adrs.selection import island_pool, recent_failure, select, select_parent
+from adrs.selection import island_pool, recent_failure, select, select_mate, select_parent
 
 
 def prog(seq: int, score: float | None, island: int, status: str = "ok") -> ProgramView:
@@ -60,3 +60,13 @@ def test_children_that_only_tie_an_older_program_are_never_parents() -> None:
     rng = random.Random(0)
     parents = {select_parent(pool, rng, 1, 0.0, fitness).seq for _ in range(200)}
     assert parents == {0, 12}
+
+
+def test_crossover_mate_is_another_correct_program_with_different_code() -> None:
+    parent = PROGRAMS[3]
+    same_code = ProgramView(id=999, code=parent.code, status="ok", score=3.0, island=1, seq=9)
+    pool = [*PROGRAMS, same_code]
+    mates = {select_mate(pool, parent, random.Random(s), 2, fitness).seq for s in range(40)}
+    assert mates and mates <= {0, 1, 2, 5, 6}  # never the parent, a failure or a copy of its code
+    assert select_mate(pool, parent, random.Random(0), 10, fitness).seq == 6  # the best wins
+    assert select_mate([parent, same_code], parent, random.Random(0), 2, fitness) is None

@@ -1,0 +1,68 @@
+"""Prompt size control: trim inspirations, then feedback, never the parent (adrs.proposer.context)."""
+
+from __future__ import annotations
+
+import pytest
+
+from adrs.config import LLMConfig, ModelConfig
+from adrs.program import ProgramView
+from adrs.prompt import ProblemContext, render_prompt
+from adrs.proposer.context import PromptBudget, PromptTooLong, fit_prompt
+from adrs.proposer.llm import LLMProposer
+
+PROBLEM = ProblemContext(name="toy", description="Return 3.", entry="solve", signature="solve(x)",
+                         objective="error", direction="minimize")
+CODE = "# EVOLVE-BLOCK-START\ndef solve(x):\n    return x\n# EVOLVE-BLOCK-END\n"
+PARENT = ProgramView(id=5, code=CODE, status="ok", score=2.0, feedback="FEEDBACK " * 400, seq=4)
+INSPIRATIONS = tuple(ProgramView(id=10 + k, code=CODE.replace("x\n", f"x + {k}  # {'i' * 800}\n"),
+                                 status="ok", score=1.0 + k) for k in range(3))
+
+
+def chars(messages) -> int:
+    return sum(len(m["content"]) for m in messages)
+
+
+def render(kept, feedback_limit):
+    return render_prompt("diff", PROBLEM, PARENT, kept, feedback_limit=feedback_limit)
+
+
+def budget(limit: int) -> PromptBudget:
+    return PromptBudget(max_prompt_tokens=limit, context_tokens=limit + 100, reply_tokens=100,
+                        model="openai/small", count=chars)
+
+
+def test_no_budget_or_enough_room_keeps_everything():
+    full = render(INSPIRATIONS, 3000)
+    assert fit_prompt(render, INSPIRATIONS, None) == full
+    assert fit_prompt(render, INSPIRATIONS, budget(chars(full.messages))) == full
+
+
+def test_inspirations_go_first_then_feedback_never_the_parent():
+    full = chars(render(INSPIRATIONS, 3000).messages)
+    one_fewer = fit_prompt(render, INSPIRATIONS, budget(full - 1))
+    assert one_fewer.inspirations == INSPIRATIONS[:2]
+    bare = render((), 3000)
+    no_inspirations = fit_prompt(render, INSPIRATIONS, budget(chars(bare.messages)))
+    assert no_inspirations.inspirations == () and "FEEDBACK" in no_inspirations.text
+    tight = fit_prompt(render, INSPIRATIONS, budget(chars(render((), 0).messages)))
+    assert "FEEDBACK" not in tight.text and CODE.strip() in tight.text
+
+
+def test_over_long_parent_is_a_clear_error():
+    minimum = chars(render((), 0).messages)
+    with pytest.raises(PromptTooLong) as info:
+        fit_prompt(render, INSPIRATIONS, budget(minimum - 1))
+    message = str(info.value)
+    assert f"needs {minimum} tokens" in message and "parent program #5" in message
+    assert "never cut" in message and "openai/small" in message
+
+
+def test_budget_from_litellm_context_windows_and_user_values():
+    known = LLMProposer(LLMConfig(model="openai/gpt-4o-mini", max_tokens=1000)).prompt_budget()
+    assert known.context_tokens == 128_000 and known.max_prompt_tokens == 127_000
+    assert 5 < known.count([{"role": "user", "content": "hello world " * 10}]) < 40
+    assert LLMProposer(LLMConfig(model="openai/my-local-model")).prompt_budget() is None
+    ensemble = LLMConfig(models=(ModelConfig("openai/gpt-4o-mini"),
+                                 ModelConfig("openai/local", context_tokens=8192)), max_tokens=1000)
+    smallest = LLMProposer(ensemble).prompt_budget()
+    assert (smallest.model, smallest.max_prompt_tokens) == ("openai/local", 7192)

@@ -78,6 +78,7 @@ class Objective:
     selection: bool = False  # the score used for selection (EvalResult.score)
     private: bool = False
     description: str = ""
+    timed: bool = False  # depends on measured time, so it varies between runs of the same program
 
     def __post_init__(self) -> None:
         if self.direction not in ("minimize", "maximize"):

@@ -1,22 +1,31 @@
 """Child side of ``adrs.sandbox``: import one candidate program and call its entry function.
 
 Run as ``python -P -S _harness.py WORK_DIR SITE_DIR ENTRY N_CALLS CPU_S MEMORY_MB FILE_SIZE_MB
-MAX_PROCESSES ADAPTER REPEATS`` with WORK_DIR holding ``candidate.py``, ``inputs.npz`` and any support
-modules of the evaluator (importable by the candidate). ADAPTER is ``-`` or ``module:function``: that
-function turns a call's arrays into the entry's keyword arguments (e.g. wraps them in a workload
-object); it runs untimed, in this process, so it is as untrusted as the candidate. With REPEATS > 1
-each call runs once to warm up and then REPEATS times; its time is the median and its result the
-last one. Before any candidate code
-runs it moves to WORK_DIR and sets its own rlimits (here rather than in a preexec_fn, which is unsafe
-in threaded parents such as Ray workers), imports numpy and writes one byte to fd 3 (the parent's
-proof that the host side worked). Then it imports the candidate, calls ``ENTRY(**call)`` per call
-(timing only that call), encodes each return value as JSON-safe data and writes ``result.json``.
-Progress lines go to ``progress`` so the parent can tell where a killed run was.
+MAX_PROCESSES ADAPTER REPEATS CONFINE`` with WORK_DIR holding ``candidate.py``, ``inputs.npz`` and any
+support modules of the evaluator (importable by the candidate). ADAPTER is ``-`` or
+``module:function``: that function turns a call's arrays into the entry's keyword arguments (e.g.
+wraps them in a workload object); it runs untimed, in this process, so it is as untrusted as the
+candidate. With REPEATS > 1 each call runs once to warm up and then REPEATS times; its time is the
+median and its result the last one. CONFINE is ``-`` or a JSON object (see ``Confiner``).
+
+Before any candidate code runs the harness starts a thread that ends the process if the parent
+dies (fd 4 closes), joins the run's pids cgroup, opens its inputs, progress log and result file in
+WORK_DIR and, with a private root, builds a new root inside its fresh user + mount namespaces (a
+read-only tmpfs with read-only binds of the system libraries, the Python install and numpy only, a
+few device nodes and a size-capped writable tmpfs ``/sandbox`` holding copies of the program
+files), pivots into it, detaches the old root and drops every capability: the candidate never sees
+the project, the runs, the evaluator's data or the user's home. Then it sets its own rlimits (here
+rather than in a preexec_fn, which is unsafe in threaded parents such as Ray workers), imports
+numpy and writes one byte to fd 3 (the parent's proof that the host side worked). Then it imports
+the candidate, calls ``ENTRY(**call)`` per call (timing only that call), encodes each return value
+as JSON-safe data and writes it to the result file. Progress lines go to the progress log so the
+parent can tell where a killed run was.
 
 Standalone: stdlib and numpy only, never ``adrs`` (the candidate must not get the framework). It
 judges nothing; the parent decodes the result and the evaluator validates it.
 """
 
+import _thread
 import faulthandler
 import json
 import os
@@ -59,6 +68,150 @@ def set_limits(cpu_s: int, memory_mb: int, file_size_mb: int, max_processes: int
     resource.setrlimit(resource.RLIMIT_NPROC, (max_processes, max_processes))
 
 
+# --- confinement (Linux, inside new user + mount namespaces) ----------------------------------------
+
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
+MS_RELATIME = 1 << 21
+MNT_DETACH = 2
+PR_CAPBSET_DROP, PR_SET_SECUREBITS, PR_SET_NO_NEW_PRIVS = 24, 28, 38
+SECURE_BITS_LOCKED_NOROOT = 0x2F  # NOROOT, NO_SETUID_FIXUP and KEEP_CAPS, each locked
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "ppc64le": 203, "s390x": 217, "riscv64": 41}
+SANDBOX_DIR = "/sandbox"
+
+
+def kept_mount_flags(path: str) -> int:
+    """The source mount's noexec and atime flags: a user namespace may not clear them (locked)."""
+    f_flag = os.statvfs(path).f_flag
+    flags = f_flag & (os.ST_NOEXEC | os.ST_NOATIME | os.ST_NODIRATIME)  # same bits as MS_*
+    return flags | (MS_RELATIME if f_flag & os.ST_RELATIME else 0)
+
+
+class Confiner:
+    """Build and enter the private root described by ``spec`` (a dict decoded from argv).
+
+    spec: ``root`` (an empty host directory to mount the new root on), ``ro_binds`` (host paths
+    bound read-only at the same path), ``links`` (path -> symlink target, e.g. /lib -> usr/lib),
+    ``masks`` (paths inside a bind hidden under an empty read-only tmpfs: site-packages),
+    ``unmask`` (paths inside a mask bound back read-only: numpy), ``devices`` (bound read-write) and
+    ``disk_mb`` (size of the writable ``/sandbox``). Any failure raises OSError: a sandbox that
+    cannot confine must not run the candidate.
+    """
+
+    def __init__(self, spec: dict):
+        import ctypes
+
+        self.ctypes = ctypes
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.spec = spec
+        self.root = spec["root"]
+
+    def check(self, result: int, what: str) -> None:
+        if result != 0:
+            errno = self.ctypes.get_errno()
+            raise OSError(errno, f"{what}: {os.strerror(errno)}")
+
+    def mount(self, source, target: str, fstype, flags: int, data=None) -> None:
+        enc = lambda x: None if x is None else x.encode()  # noqa: E731
+        self.check(self.libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)),
+                   f"mount {source or ''} on {target}")
+
+    def bind(self, source: str, read_only: bool) -> None:
+        target = self.root + source
+        if os.path.isdir(source):
+            os.makedirs(target, exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT, 0o600))
+        self.mount(source, target, None, MS_BIND | MS_REC)
+        if read_only:
+            flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | kept_mount_flags(source)
+            self.mount(None, target, None, flags)
+
+    def build(self) -> None:
+        spec = self.spec
+        self.mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing we mount reaches the host
+        self.mount("tmpfs", self.root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
+        for path in spec["ro_binds"]:
+            self.bind(path, read_only=True)
+        for path in spec["masks"]:
+            os.makedirs(self.root + path, exist_ok=True)
+            self.mount("tmpfs", self.root + path, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=755")
+        for path in spec["unmask"]:
+            self.bind(path, read_only=True)
+        for path in spec["masks"]:
+            self.mount(None, self.root + path, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        for path in spec["devices"]:
+            self.bind(path, read_only=False)
+        for path, target in spec["links"].items():
+            os.symlink(target, self.root + path)
+        os.makedirs(self.root + "/tmp", mode=0o755)
+        sandbox = self.root + SANDBOX_DIR
+        os.makedirs(sandbox)
+        self.mount("tmpfs", sandbox, "tmpfs", MS_NOSUID | MS_NODEV, f"size={int(spec['disk_mb'])}m,mode=700")
+
+    def enter(self) -> None:
+        """pivot_root into the new root, detach the old one, make the root read-only."""
+        number = SYS_PIVOT_ROOT.get(os.uname().machine)
+        os.chdir(self.root)
+        if number is not None and self.libc.syscall(number, b".", b".") == 0:
+            self.check(self.libc.umount2(b".", MNT_DETACH), "detach the old root")
+        else:  # unknown architecture: chroot (no way out once CAP_SYS_CHROOT is dropped below)
+            os.chroot(".")
+        os.chdir("/")
+        self.mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        os.chdir(SANDBOX_DIR)
+
+    def drop_privileges(self) -> None:
+        """No capabilities, none to regain through exec, no setuid gains: mounts stay as built."""
+        libc = self.libc
+        self.check(libc.prctl(PR_SET_SECUREBITS, SECURE_BITS_LOCKED_NOROOT, 0, 0, 0), "securebits")
+        for cap in range(64):
+            if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+                break  # EINVAL past the last capability the kernel knows
+        self.check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+        header = (self.ctypes.c_uint32 * 2)(LINUX_CAPABILITY_VERSION_3, 0)
+        data = (self.ctypes.c_uint32 * 6)()
+        self.check(libc.capset(header, data), "capset")
+
+
+def confine(spec: dict, files: dict) -> None:
+    """Enter the private root and write ``files`` (name -> text) into ``/sandbox``."""
+    confiner = Confiner(spec)
+    confiner.build()
+    confiner.enter()
+    confiner.drop_privileges()
+    for name, text in files.items():
+        with open(name, "w", encoding="utf-8") as f:
+            f.write(text)
+    os.environ.update(HOME=SANDBOX_DIR, TMPDIR=SANDBOX_DIR)
+
+
+def join_cgroup(procs_file: str) -> None:
+    """Move this process (and so all it starts) into the run's pids cgroup."""
+    with open(procs_file, "w") as f:
+        f.write("0")
+
+
+def probe(spec: dict, hidden: str) -> int:
+    """``--probe SPEC HIDDEN``: confine, then check numpy imports and ``hidden`` is not visible."""
+    confine(spec, {})
+    sys.path.append(spec["site_dir"])
+    import numpy  # noqa: F401
+
+    try:
+        os.mkdir("/sandbox-escape")  # the root must be read-only
+        return 3
+    except OSError:
+        pass
+    try:
+        Confiner(spec).mount("tmpfs", "/tmp", "tmpfs", 0)  # capabilities must be gone
+        return 4
+    except OSError:
+        pass
+    return 2 if os.path.exists(hidden) else 0
+
+
 def on_cpu_limit(signum, frame):
     raise CpuLimit
 
@@ -66,8 +219,8 @@ def on_cpu_limit(signum, frame):
 class Progress:
     """Append-only progress log, unbuffered so it survives a SIGKILL."""
 
-    def __init__(self, path: str):
-        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    def __init__(self, fd: int):
+        self.fd = fd
 
     def note(self, line: str) -> None:
         os.write(self.fd, (line + "\n").encode())
@@ -169,9 +322,9 @@ def find_entry(module: types.ModuleType, entry: str):
     return fn, ""
 
 
-def group_inputs(n_calls: int):
+def group_inputs(n_calls: int, inputs_file):
     """Keyword names per call; values are loaded lazily so every call reads a fresh copy."""
-    inputs = np.load("inputs.npz", allow_pickle=False)
+    inputs = np.load(inputs_file, allow_pickle=False)
     names = [[] for _ in range(n_calls)]
     for key in inputs.files:
         index, name = key.split("/", 1)
@@ -218,8 +371,8 @@ def timed_call(fn, inputs, i: int, names: list, adapt, repeats: int):
     return value, median
 
 
-def run_calls(fn, n_calls: int, progress: Progress, adapt=None, repeats: int = 1) -> dict:
-    inputs, names = group_inputs(n_calls)
+def run_calls(fn, n_calls: int, progress: Progress, inputs_file, adapt=None, repeats: int = 1) -> dict:
+    inputs, names = group_inputs(n_calls, inputs_file)
     outputs, times = [], []
     for i in range(n_calls):
         progress.note(f"start {i}")
@@ -235,7 +388,8 @@ def run_calls(fn, n_calls: int, progress: Progress, adapt=None, repeats: int = 1
     return {"status": "ok", "outputs": outputs, "call_times": times}
 
 
-def run(entry: str, n_calls: int, progress: Progress, adapter: str = "-", repeats: int = 1) -> dict:
+def run(entry: str, n_calls: int, progress: Progress, inputs_file, adapter: str = "-",
+        repeats: int = 1) -> dict:
     adapt = load_adapter(adapter)
     try:
         module = load_candidate()
@@ -245,12 +399,13 @@ def run(entry: str, n_calls: int, progress: Progress, adapter: str = "-", repeat
     fn, problem = find_entry(module, entry)
     if fn is None:
         return {"status": "error", "error": problem}
-    return run_calls(fn, n_calls, progress, adapt, repeats)
+    return run_calls(fn, n_calls, progress, inputs_file, adapt, repeats)
 
 
-def guarded_run(entry: str, n_calls: int, progress: Progress, adapter: str, repeats: int) -> dict:
+def guarded_run(entry: str, n_calls: int, progress: Progress, inputs_file, adapter: str,
+                repeats: int) -> dict:
     try:
-        return run(entry, n_calls, progress, adapter, repeats)
+        return run(entry, n_calls, progress, inputs_file, adapter, repeats)
     except CpuLimit:
         return {"status": "timeout", "error": "cpu"}
     except MemoryError as e:
@@ -259,7 +414,7 @@ def guarded_run(entry: str, n_calls: int, progress: Progress, adapter: str, repe
         return {"status": "error", "error": format_exception(e)}
 
 
-def write_result(result: dict, cap_bytes: int) -> None:
+def write_result(result: dict, cap_bytes: int, fd: int) -> None:
     try:
         text = json.dumps(result, allow_nan=True)
     except (ValueError, RecursionError) as e:  # e.g. a Python int too large for str()
@@ -268,9 +423,30 @@ def write_result(result: dict, cap_bytes: int) -> None:
         mb = 1024 * 1024
         msg = f"The return values take {len(text) / mb:.1f} MB as JSON (limit {cap_bytes // mb} MB)."
         text = json.dumps({"status": "bad_output", "error": msg})
-    with open("result.json.tmp", "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace("result.json.tmp", "result.json")
+    data = text.encode("utf-8")
+    os.ftruncate(fd, 0)  # the candidate may have written to this descriptor
+    os.lseek(fd, 0, os.SEEK_SET)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def watch_lifeline(fd: int = 4) -> None:
+    """Exit (ending the PID namespace, so every process of the candidate) once the parent is gone:
+    its end of this pipe closes when it dies, e.g. a Ray worker killed mid-evaluation."""
+    try:
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):  # absent when the harness is run by hand
+            return
+    except OSError:
+        return
+
+    def wait_then_exit() -> None:
+        try:
+            os.read(fd, 1)
+        finally:
+            os._exit(70)
+
+    _thread.start_new_thread(wait_then_exit, ())
 
 
 def report_started(fd: int = 3) -> None:
@@ -291,12 +467,37 @@ def flush_std_streams() -> None:
             pass
 
 
+def open_work_files(confined: bool) -> tuple[dict, object, int, int]:
+    """Before confinement: the program files to copy (when confined), the inputs, the progress
+    log and the result file, all opened in WORK_DIR (which the candidate never sees when confined)."""
+    files = {}
+    if confined:
+        for name in os.listdir("."):
+            if name.endswith(".py"):
+                with open(name, encoding="utf-8") as f:
+                    files[name] = f.read()
+    inputs_file = open("inputs.npz", "rb")
+    append, write = os.O_WRONLY | os.O_CREAT | os.O_APPEND, os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    progress_fd = os.open("progress", append, 0o600)
+    result_fd = os.open("result.json", write, 0o600)
+    return files, inputs_file, progress_fd, result_fd
+
+
 def main(argv: list[str]) -> None:
     global np
+    if argv[:1] == ["--probe"]:
+        os._exit(probe(json.loads(argv[1]), argv[2]))
     faulthandler.enable()  # a Python traceback on stderr if the candidate segfaults
+    watch_lifeline()
     work_dir, site_dir, entry, n_calls, cpu_s, memory_mb, file_size_mb, max_processes = argv[:8]
-    adapter, repeats = argv[8:10]
+    adapter, repeats, confine_spec = argv[8:11]
+    spec = json.loads(confine_spec) if confine_spec != "-" else None
+    if spec and spec.get("cgroup_procs"):
+        join_cgroup(spec["cgroup_procs"])
     os.chdir(work_dir)
+    files, inputs_file, progress_fd, result_fd = open_work_files(confined=bool(spec and spec["root"]))
+    if spec and spec["root"]:
+        confine(spec, files)
     set_limits(int(cpu_s), int(memory_mb), int(file_size_mb), int(max_processes))
     signal.signal(signal.SIGXCPU, on_cpu_limit)
     sys.dont_write_bytecode = True
@@ -306,11 +507,14 @@ def main(argv: list[str]) -> None:
 
     np = numpy
     report_started()
-    progress = Progress("progress")
+    progress = Progress(progress_fd)
     progress.note("started")
-    result = guarded_run(entry, int(n_calls), progress, adapter, int(repeats))
+    harness_pid = os.getpid()
+    result = guarded_run(entry, int(n_calls), progress, inputs_file, adapter, int(repeats))
+    if os.getpid() != harness_pid:  # a child the candidate forked came back here: it reports nothing
+        os._exit(0)
     flush_std_streams()
-    write_result(result, cap_bytes=int(file_size_mb) * 1024 * 1024)
+    write_result(result, int(file_size_mb) * 1024 * 1024, result_fd)
     os._exit(0)  # skip atexit hooks and non-daemon threads of the candidate
 
 

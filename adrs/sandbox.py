@@ -2,22 +2,27 @@
 
 What it does: writes the candidate (``candidate.py``) and its inputs (``inputs.npz``) to a fresh
 temporary directory, starts ``python -P -S adrs/_harness.py`` there in a new session, inside new
-user, network and PID namespaces where the host allows it (via ``unshare``), with a minimal
-environment. The harness sets rlimits (CPU seconds, address space, file size, processes, no core
-dumps) before any candidate code runs, calls the entry function once per call and writes the
-encoded return values as JSON. On the wall-clock limit the whole process group is killed; with a
-PID namespace every process the candidate started dies with it. The parent decodes the result with
-``json`` only (never pickle), rebuilding numpy arrays from a dtype whitelist, and removes the
-directory.
+user, mount, network and PID namespaces where the host allows it (via ``unshare``), in a fresh pids
+cgroup where one can be created, with a minimal environment. With a mount namespace the harness
+pivots into a private root that holds only the system libraries, the Python install and numpy
+(read-only) and a size-capped writable ``/sandbox``: the project, the runs, the evaluator's data and
+the user's home do not exist there. The harness sets rlimits (CPU seconds, address space, file size,
+processes, no core dumps) before any candidate code runs, calls the entry function once per call and
+writes the encoded return values as JSON. On the wall-clock limit the whole process group is
+killed; with a PID namespace every process the candidate started dies with it, and if this process
+dies the harness notices (a pipe closes) and takes the namespace down too. The parent decodes the
+result with ``json`` only (never pickle), rebuilding numpy arrays from a dtype whitelist, and removes
+the directory. ``isolation_level()`` names what this host allows (see docs/security.md).
 
-What it does not do: judge the answers (that is the evaluator's job, ``adrs.evaluation``), confine
-the file system (the candidate can read and write whatever the user running adrs can; run adrs as an
-unprivileged user), or make the reported call times unforgeable (they are measured inside the
-untrusted process; we only check that they are consistent with the wall clock).
+What it does not do: judge the answers (that is the evaluator's job, ``adrs.evaluation``), or make
+the reported call times unforgeable (they are measured inside the untrusted process; we only check
+that they are consistent with the wall clock). Below the private-root level it does not confine
+the file system: the candidate can then read and write what the user running adrs can.
 """
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import json
 import math
@@ -29,9 +34,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -47,6 +53,7 @@ RunStatus = Literal["ok", "syntax_error", "error", "timeout", "memory", "crash",
 HARNESS = Path(__file__).with_name("_harness.py")
 TAIL_BYTES = 4096
 STARTED_FD = 3  # the harness writes b"S" here once it runs, before loading the candidate
+LIFELINE_FD = 4  # the harness exits when this pipe's write end (held by us) closes: we died
 ARRAY_DTYPES = frozenset(
     ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
     + ["float16", "float32", "float64"]
@@ -60,6 +67,7 @@ _RESET_SIGNALS = frozenset(
 )
 _NAMESPACE_FLAGS = {
     "user": ("--user", "--map-root-user"),
+    "mnt": ("--mount",),
     "net": ("--net",),
     "pid": ("--pid", "--fork", "--kill-child"),
 }
@@ -73,8 +81,9 @@ class Limits:
     cpu_s: int = 120
     memory_mb: int = 2048  # address space
     file_size_mb: int = 16  # largest file the candidate may write; also caps the result JSON
-    max_processes: int = 64  # RLIMIT_NPROC: per user, and not enforced for root (isolation_level)
+    max_processes: int = 64  # processes + threads: pids cgroup if available, else RLIMIT_NPROC
     network: bool = False  # False: no network (namespace) where the host allows it; True: host's
+    disk_mb: int = 64  # size of the writable /sandbox tmpfs (private-root isolation only)
 
 
 @dataclass(frozen=True)
@@ -141,8 +150,11 @@ def _labelled(label: str, text: str, max_lines: int = 15) -> str:
 @dataclass(frozen=True)
 class _Isolation:
     unshare: str | None
-    namespaces: tuple[str, ...]  # subset of ("user", "net", "pid") that works on this host
+    namespaces: tuple[str, ...]  # subset of ("user", "mnt", "net", "pid") that works on this host
     reason: str  # why "net" is missing, if it is
+    confine: dict[str, Any] | None = None  # private-root spec for the harness (mnt namespace only)
+    confine_reason: str = ""  # why there is no private root, if there is none
+    cgroup: Path | None = None  # pids cgroup parent where each run gets its own child
 
     def prefix(self, network: bool) -> list[str]:
         names = [n for n in self.namespaces if not (network and n == "net")]
@@ -153,12 +165,15 @@ class _Isolation:
 
 @functools.cache
 def _detect_isolation() -> _Isolation:
-    """Try namespace combinations from strongest to weakest, once per process."""
+    """Try namespace combinations from strongest to weakest, then the private root, once."""
+    _remove_stale_work_dirs()
     unshare = shutil.which("unshare")
+    cgroup = _pids_cgroup_parent()
     if unshare is None:
-        return _Isolation(None, (), "unshare not found")
+        return _Isolation(None, (), "unshare not found", cgroup=cgroup)
     reason = ""
-    for names in (("user", "net", "pid"), ("net", "pid"), ("user", "net"), ("net",)):
+    for names in (("user", "mnt", "net", "pid"), ("user", "net", "pid"), ("net", "pid"), ("user", "net"),
+                  ("net",)):
         flags = [flag for n in names for flag in _NAMESPACE_FLAGS[n]]
         cmd = [unshare, *flags, "--", sys.executable, "-S", "-c", ""]
         try:
@@ -167,9 +182,143 @@ def _detect_isolation() -> _Isolation:
             reason = str(e)
             continue
         if done.returncode == 0:
-            return _Isolation(unshare, names, "")
+            iso = _Isolation(unshare, names, "", cgroup=cgroup)
+            if "mnt" not in names:
+                return replace(iso, confine_reason="no mount namespace")
+            confine, why = _probe_private_root(iso)
+            if confine is None:  # keep the namespaces, without the useless mount namespace
+                names = tuple(n for n in names if n != "mnt")
+            return replace(iso, namespaces=names, confine=confine, confine_reason=why)
         reason = (done.stderr.decode(errors="replace").strip() or "failed").splitlines()[-1]
-    return _Isolation(unshare, (), reason)
+    return _Isolation(unshare, (), reason, cgroup=cgroup)
+
+
+def _private_root_spec() -> dict[str, Any]:
+    """What the candidate's root holds: system libraries, the Python install and numpy, read-only.
+
+    Site-packages directories are hidden (an installed adrs, its evaluators and their data live
+    there) except numpy itself.
+    """
+    import site
+    import sysconfig
+
+    ro_binds, links = ["/usr"], {}
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(top):
+            links[top] = os.readlink(top)
+        elif os.path.isdir(top):
+            ro_binds.append(top)
+    prefixes = {sys.base_prefix, sys.prefix, str(Path(sys.executable).resolve().parent.parent)}
+    for prefix in sorted(os.path.realpath(p) for p in prefixes):
+        if prefix != "/" and not any(_is_within(prefix, b) for b in ro_binds):
+            ro_binds.append(prefix)
+    site_dir = str(Path(np.__file__).resolve().parent.parent)
+    candidates = [site_dir, *site.getsitepackages(), site.getusersitepackages()]
+    candidates += [sysconfig.get_paths()[k] for k in ("purelib", "platlib")]
+    masks = sorted({os.path.realpath(p) for p in candidates if os.path.isdir(p)})
+    unmask = sorted(str(Path(site_dir, name)) for name in os.listdir(site_dir)
+                    if name == "numpy" or name.startswith(("numpy.", "numpy-")))
+    devices = [d for d in ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
+               if os.path.exists(d)]
+    return {"root": "", "ro_binds": ro_binds, "links": links, "masks": masks, "unmask": unmask,
+            "devices": devices, "disk_mb": 1, "site_dir": site_dir, "cgroup_procs": ""}
+
+
+def _is_within(path: str, parent: str) -> bool:
+    return path == parent or path.startswith(parent.rstrip("/") + "/")
+
+
+def _probe_private_root(iso: _Isolation) -> tuple[dict[str, Any] | None, str]:
+    """Run the harness's confinement once; it must hide the adrs package and leave no way back."""
+    try:
+        spec = _private_root_spec()
+    except OSError as e:
+        return None, f"cannot describe a private root: {e}"
+    with _work_dir() as work:
+        probe = dict(spec, root=str(work))
+        cmd = iso.prefix(network=False) + [sys.executable, "-P", "-S", str(HARNESS), "--probe",
+                                           json.dumps(probe), str(HARNESS.parent)]
+        try:
+            done = subprocess.run(cmd, capture_output=True, timeout=20, stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return None, f"private root probe failed: {e}"
+    if done.returncode == 0:
+        return spec, ""
+    problems = {2: "the project tree stayed visible", 3: "the root stayed writable",
+                4: "capabilities could not be dropped"}
+    detail = problems.get(done.returncode) or (done.stderr.decode(errors="replace").strip()
+                                               or "failed").splitlines()[-1]
+    return None, f"private root unavailable: {detail}"
+
+
+def _pids_cgroup_parent() -> Path | None:
+    """A pids-controller cgroup directory where we may create one child per run (usually root only)."""
+    for base in (Path("/sys/fs/cgroup/pids"), _own_cgroup_v2()):
+        if base is None or not base.is_dir():
+            continue
+        _remove_stale_cgroups(base)
+        probe = base / f"adrs-probe-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        try:
+            probe.mkdir()
+        except OSError:
+            continue
+        try:
+            if (probe / "pids.max").is_file() and (probe / "cgroup.procs").is_file():
+                return base
+        finally:
+            _remove_cgroup(probe)
+    return None
+
+
+def _remove_stale_cgroups(base: Path) -> None:
+    """Remove run cgroups left by processes that died mid-run (e.g. a killed Ray worker)."""
+    try:
+        stale = [p for p in base.glob("adrs-sandbox-*") if not _pid_alive(p.name.split("-")[2])]
+    except (OSError, IndexError):
+        return
+    for path in stale:
+        _remove_cgroup(path)  # fails harmlessly while a process is still inside
+
+
+def _pid_alive(pid: str) -> bool:
+    return pid.isdigit() and os.path.exists(f"/proc/{pid}")
+
+
+def _own_cgroup_v2() -> Path | None:
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        if line.startswith("0::"):
+            return Path("/sys/fs/cgroup") / line[3:].lstrip("/")
+    return None
+
+
+def _remove_cgroup(path: Path) -> None:
+    try:
+        path.rmdir()
+    except OSError:
+        pass
+
+
+@contextmanager
+def _run_cgroup(iso: _Isolation, max_processes: int) -> Iterator[str]:
+    """A fresh pids cgroup capped at ``max_processes`` for one run; yields its cgroup.procs path."""
+    if iso.cgroup is None:
+        yield ""
+        return
+    path = iso.cgroup / f"adrs-sandbox-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    try:
+        path.mkdir()
+        (path / "pids.max").write_text(str(max_processes))
+    except OSError as e:
+        _remove_cgroup(path)
+        raise SandboxError(f"cannot create the pids cgroup {path}: {e}") from e
+    try:
+        yield str(path / "cgroup.procs")
+    finally:
+        _remove_cgroup(path)
 
 
 def _nproc_enforced() -> bool:
@@ -177,18 +326,41 @@ def _nproc_enforced() -> bool:
     return os.getuid() != 0
 
 
+LEVEL_NAMES = {
+    "private-root": "private root, no network, own PID namespace, process cap",
+    "namespaces": "namespaces without file-system confinement",
+    "rlimits-only": "resource limits only",
+}
+
+
 def isolation_level() -> str:
-    """What isolation this host gives candidates, e.g. "userns+netns+pidns+rlimits" (cached)."""
+    """What isolation this host gives candidates (cached), e.g.
+    "private-root: userns+mntns+netns+pidns+pids-cgroup+rlimits" plus notes on what is missing.
+    The level is the first word: private-root, namespaces or rlimits-only (see docs/security.md)."""
     iso = _detect_isolation()
-    level = "+".join(f"{n}ns" for n in iso.namespaces) + ("+" if iso.namespaces else "") + "rlimits"
-    notes = [] if "net" in iso.namespaces else [f"no network namespace: {iso.reason}"]
+    parts = [f"{n}ns" for n in iso.namespaces]
+    if iso.cgroup is not None:
+        parts.append("pids-cgroup")
+    parts.append("rlimits")
+    notes = []
+    if "net" not in iso.namespaces:
+        notes.append(f"no network namespace: {iso.reason}")
     if "user" not in iso.namespaces:
         notes.append("no user namespace: /proc/<pid>/environ of the user's processes is readable")
     if "pid" not in iso.namespaces:
         notes.append("no PID namespace: processes that leave the group and the work dir survive")
-    if not _nproc_enforced():
-        notes.append("RLIMIT_NPROC not enforced: running as root")
-    return level + (f" ({'; '.join(notes)})" if notes else "")
+    if iso.confine is None:
+        notes.append(f"no private root ({iso.confine_reason}): the candidate can read and write what "
+                     "the user running adrs can")
+    if iso.cgroup is None and not _nproc_enforced():
+        notes.append("no process cap: no pids cgroup and RLIMIT_NPROC is not enforced for root")
+    if iso.confine is not None and {"net", "pid"} <= set(iso.namespaces):
+        level = "private-root"
+    elif iso.namespaces:
+        level = "namespaces"
+    else:
+        level = "rlimits-only"
+    return f"{level}: {'+'.join(parts)}" + (f" ({'; '.join(notes)})" if notes else "")
 
 
 # --- running --------------------------------------------------------------------------------------
@@ -213,22 +385,38 @@ def run_program(
     ``repeats`` runs. Raises SandboxError only if the child died before any candidate code ran.
     """
     iso = _detect_isolation()
-    with _work_dir() as work:
+    with _work_dir() as work, _run_cgroup(iso, limits.max_processes) as cgroup_procs:
         _write_inputs(work, code, calls)
         _write_support(work, support or {})
-        argv = _child_argv(work, entry, len(calls), limits, iso) + [adapter or "-", str(max(1, repeats))]
+        argv = _child_argv(work, entry, len(calls), limits, iso)
+        argv += [adapter or "-", str(max(1, repeats)), _confine_arg(iso, work, limits, cgroup_procs)]
         started_r, started_w = _started_pipe()
+        lifeline_r, lifeline_w = (_fd_above(fd) for fd in os.pipe())
         try:
             start = time.monotonic()
             try:
-                pid = _spawn(work, argv, _child_env(work), started_w)
+                pid = _spawn(work, argv, _child_env(work), started_w, lifeline_r)
             finally:
                 os.close(started_w)
+                os.close(lifeline_r)
             exit_ = _supervise(pid, start, limits.timeout_s, iso, work)
             started = os.read(started_r, 1) == b"S"
         finally:
             os.close(started_r)
+            os.close(lifeline_w)
         return _outcome(work, len(calls), limits, exit_, started)
+
+
+def _confine_arg(iso: _Isolation, work: Path, limits: Limits, cgroup_procs: str) -> str:
+    """The harness's CONFINE argument: "-" or JSON (private root and/or the run's cgroup)."""
+    if iso.confine is None and not cgroup_procs:
+        return "-"
+    spec = dict(iso.confine or {}, cgroup_procs=cgroup_procs)
+    if iso.confine is not None:
+        spec.update(root=str(work), disk_mb=max(1, int(limits.disk_mb)))
+    else:
+        spec["root"] = ""
+    return json.dumps(spec)
 
 
 @dataclass(frozen=True)
@@ -258,11 +446,24 @@ def _supervise(pid: int, start: float, timeout_s: float, iso: _Isolation, work: 
 
 @contextmanager
 def _work_dir() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="adrs-sandbox-"))
+    """A fresh directory named after this process, so one killed mid-run can be cleaned up later."""
+    path = Path(tempfile.mkdtemp(prefix=f"adrs-sandbox-{os.getpid()}-"))
     try:
         yield path
     finally:
         _remove_tree(path)
+
+
+def _remove_stale_work_dirs() -> None:
+    """Remove work dirs left by processes that died mid-run (a Ray worker or driver killed)."""
+    try:
+        found = list(Path(tempfile.gettempdir()).glob("adrs-sandbox-*-*"))
+    except OSError:
+        return
+    for path in found:
+        pid = path.name.split("-")[2]
+        if pid.isdigit() and not _pid_alive(pid):
+            _remove_tree(path)
 
 
 def _remove_tree(path: Path) -> None:
@@ -337,14 +538,21 @@ def _started_pipe() -> tuple[int, int]:
     """A pipe on which the harness writes one byte before loading the candidate. Unlike a file in
     the work dir, the candidate cannot take that byte back, so it cannot fake a host failure."""
     read_fd, write_fd = os.pipe()
-    if write_fd == STARTED_FD:  # dup2 onto itself would keep close-on-exec set
-        write_fd, old = os.dup(write_fd), write_fd
-        os.close(old)
     os.set_blocking(read_fd, False)
-    return read_fd, write_fd
+    return read_fd, _fd_above(write_fd)
 
 
-def _spawn(work: Path, argv: list[str], env: dict[str, str], started_fd: int) -> int:
+def _fd_above(fd: int, lowest: int = 10) -> int:
+    """``fd`` moved to a number >= ``lowest`` (close-on-exec), so the child's dup2 onto 3 and 4
+    cannot clobber a source descriptor or dup2 one onto itself (which keeps close-on-exec)."""
+    if fd >= lowest:
+        return fd
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, lowest)
+    os.close(fd)
+    return moved
+
+
+def _spawn(work: Path, argv: list[str], env: dict[str, str], started_fd: int, lifeline_fd: int) -> int:
     """posix_spawn (vfork; safe in threaded parents such as Ray workers) in a new session."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     file_actions = [
@@ -352,6 +560,7 @@ def _spawn(work: Path, argv: list[str], env: dict[str, str], started_fd: int) ->
         (os.POSIX_SPAWN_OPEN, 1, str(work / "stdout"), flags, 0o600),
         (os.POSIX_SPAWN_OPEN, 2, str(work / "stderr"), flags, 0o600),
         (os.POSIX_SPAWN_DUP2, started_fd, STARTED_FD),
+        (os.POSIX_SPAWN_DUP2, lifeline_fd, LIFELINE_FD),
     ]
     # No cwd argument in 3.11 (and os.chdir here would race other threads): the harness chdirs.
     return os.posix_spawn(
@@ -591,6 +800,8 @@ def _read_result(path: Path, cap_bytes: int) -> dict | str | None:
         with open(path, "rb") as f:
             data = f.read(cap_bytes + 1)
     except OSError:
+        return None
+    if not data:  # created by the harness at start, written only at the end
         return None
     if len(data) > cap_bytes:
         return "The result file is larger than the limit."

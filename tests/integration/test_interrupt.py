@@ -1,4 +1,5 @@
-"""Ctrl-C on `adrs run`: the run is marked interrupted, finished work is kept, `resume` continues."""
+"""Ctrl-C or SIGTERM on `adrs run`: the run is marked interrupted, finished work is kept, `resume`
+continues; a SIGKILL loses nothing finished either (many more in test_crash_kill.py)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,10 @@ def program_count(runs_dir: Path) -> int:
         return 0
 
 
-def test_ctrl_c_marks_the_run_interrupted_and_resume_finishes_it(ray_session, runs_dir: Path) -> None:
+@pytest.mark.parametrize("signum, exit_code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+                         ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_marks_the_run_interrupted_and_resume_finishes_it(ray_session, runs_dir: Path, signum,
+                                                                 exit_code) -> None:
     command = [sys.executable, "-m", "adrs.cli.main", "run", str(TOY_PROBLEM), "--budget", "500",
                "--runs-dir", str(runs_dir)]
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -41,9 +45,9 @@ def test_ctrl_c_marks_the_run_interrupted_and_resume_finishes_it(ray_session, ru
         assert child.poll() is None, child.stdout.read()
         assert time.monotonic() < deadline, "the campaign did not start"
         time.sleep(0.2)
-    child.send_signal(signal.SIGINT)
+    child.send_signal(signum)
     output, _ = child.communicate(timeout=60)
-    assert child.returncode == 130, output
+    assert child.returncode == exit_code, output
     assert "adrs resume" in output
     run_id = store.run_dirs(runs_dir)[0].name
     url = store.sqlite_url(runs_dir, run_id)

@@ -3,9 +3,10 @@ validates every returned job order and recomputes total tardiness and the gap to
 
 Metrics shown to the LLM: ``mean_gap_pct`` (the selection score: mean over instances with a positive
 reference of 100*(T-R)/R), ``max_gap_pct``, per-size mean gaps when a split mixes sizes, instances
-whose reference is 0 (``zero_ref_*``) and ``mean_call_ms``. Reference values and schedules never
-appear in metrics or feedback; holdout feedback carries aggregates only. This module does not run
-candidates (see ``adrs.sandbox``).
+whose reference is 0 (``zero_ref_*``) and ``mean_call_ms``. A call slower than the per-instance cap
+``max_call_s`` (problem.yaml ``instances.max_call_s``) makes the evaluation invalid, naming the
+instance. Reference values and schedules never appear in metrics or feedback; holdout feedback
+carries aggregates only. This module does not run candidates (see ``adrs.sandbox``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from .tardiness import total_tardiness
 from .validate import InvalidSchedule, parse_schedule
 
 SPLITS = ("train", "validation", "holdout")
+OPTION_KEYS = ("max_call_s", "bench")  # evaluator options next to the splits in ``instances:``
+DEFAULT_MAX_CALL_S = 1.0
 _WORST_SHOWN = 3
 
 
@@ -33,8 +36,10 @@ class SMTTEvaluator:
 
     entry = "schedule"
 
-    def __init__(self, specs: Mapping[str, SetSpec], cache_dirs: Sequence[Path]) -> None:
+    def __init__(self, specs: Mapping[str, SetSpec], cache_dirs: Sequence[Path],
+                 max_call_s: float = DEFAULT_MAX_CALL_S) -> None:
         self.specs = dict(specs)
+        self.max_call_s = float(max_call_s)
         self.cache_dirs = list(cache_dirs)
         self.instances = {split: generate_set(spec) for split, spec in self.specs.items()}
         check_disjoint(self.instances)
@@ -64,6 +69,10 @@ class SMTTEvaluator:
             got = len(outputs) if isinstance(outputs, Sequence) else type(outputs).__name__
             return EvalResult.failure("invalid", f"expected {len(instances)} results (one per "
                                       f"instance), got {got}", runtime_s)
+        slow = slow_calls(call_times_s, self.max_call_s)
+        if slow:
+            return EvalResult.failure("invalid", describe_slow(slow, instances, self.max_call_s,
+                                                               split != "holdout"), runtime_s)
         totals, errors = [], []
         for index, (instance, output) in enumerate(zip(instances, outputs, strict=True)):
             try:
@@ -80,6 +89,22 @@ class SMTTEvaluator:
                 + "\n".join(errors[:_WORST_SHOWN]) + more, runtime_s)
         return summarize(split, instances, np.asarray(totals, dtype=np.int64),
                          self.references(split), call_times_s)
+
+
+def slow_calls(call_times_s: Sequence[float], max_call_s: float) -> list[tuple[int, float]]:
+    """(index, seconds) of every call that took longer than ``max_call_s``."""
+    return [(i, float(t)) for i, t in enumerate(call_times_s) if t > max_call_s]
+
+
+def describe_slow(slow: Sequence[tuple[int, float]], instances: Sequence[Instance],
+                  max_call_s: float, name_instances: bool = True) -> str:
+    """Feedback for calls over the per-instance time cap (instance labels unless holdout)."""
+    shown = "; ".join(f"instance {i}" + (f" ({instances[i].label()})" if name_instances else "")
+                      + f": {t:.2f} s" for i, t in slow[:_WORST_SHOWN])
+    more = f" and {len(slow) - _WORST_SHOWN} more" if len(slow) > _WORST_SHOWN else ""
+    return (f"{len(slow)} of {len(instances)} calls exceeded the per-instance time cap of "
+            f"{max_call_s:g} s: {shown}{more}. Make schedule() faster (fewer improvement passes, "
+            f"vectorised move evaluation).")
 
 
 def summarize(split: str, instances: Sequence[Instance], totals: np.ndarray, refs: np.ndarray,
@@ -165,10 +190,19 @@ def parse_instance_specs(raw: Mapping[str, Any], where: str = "instances") -> di
     """Read the ``instances:`` mapping of problem.yaml: one set spec per split, all three given."""
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{where}: expected a mapping of splits")
-    unknown = sorted(set(raw) - set(SPLITS))
+    unknown = sorted(set(raw) - set(SPLITS) - set(OPTION_KEYS))
     missing = [s for s in SPLITS if s not in raw]
     if unknown or missing:
-        raise ConfigError(f"{where}: expected exactly the splits {', '.join(SPLITS)}"
+        raise ConfigError(f"{where}: expected the splits {', '.join(SPLITS)} (and optionally "
+                          f"{', '.join(OPTION_KEYS)})"
                          + (f"; unknown: {', '.join(map(str, unknown))}" if unknown else "")
                          + (f"; missing: {', '.join(missing)}" if missing else ""))
     return {split: parse_set_spec(raw[split], f"{where}.{split}") for split in SPLITS}
+
+
+def parse_max_call_s(raw: Mapping[str, Any], where: str = "instances") -> float:
+    """``instances.max_call_s``: the per-instance time cap in seconds (default 1 s)."""
+    value = raw.get("max_call_s", DEFAULT_MAX_CALL_S) if isinstance(raw, Mapping) else None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ConfigError(f"{where}.max_call_s: expected a positive number of seconds, got {value!r}")
+    return float(value)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +22,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+
+from adrs.jsonfile import write_json_atomic
 
 from .exact import SOLVER_NAME, SOLVER_VERSION, solve_exact
 from .generator import GENERATOR_VERSION, Instance, SetSpec, set_fingerprint
@@ -173,23 +174,7 @@ def write_cache(path: Path, header: dict[str, Any], records: Sequence[Reference]
                "optimal": sum(r.optimal for r in records),
                "references": [int(r.value) for r in records],
                "details": [r.to_dict() for r in records]}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    except OSError as err:
-        log.info("cannot write SMTT reference cache %s: %s", path, err)
-        return False
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(payload, handle, indent=1)
-            handle.write("\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-        return True
-    except OSError as err:
-        log.info("cannot write SMTT reference cache %s: %s", path, err)
-        Path(tmp).unlink(missing_ok=True)
-        return False
+    return write_json_atomic(path, payload)
 
 
 def load_reference_records(split: str, spec: SetSpec, instances: Sequence[Instance],

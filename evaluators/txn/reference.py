@@ -11,12 +11,13 @@ import json
 import logging
 import os
 import statistics
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from adrs.jsonfile import write_json_atomic
 
 from .bounds import lower_bound
 from .heuristics import SMF_SAMPLE, smf_makespans
@@ -79,23 +80,7 @@ def write_cache(path: Path, header: dict[str, Any], refs: References, compute_s:
     """Write atomically (temporary file + rename); False if the folder is not writable."""
     payload = {**header, "compute_s": round(compute_s, 2), "smf_mean": list(refs.smf_mean),
                "smf_std": list(refs.smf_std), "lower_bound": list(refs.lower_bound)}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    except OSError as err:
-        log.info("cannot write txn reference cache %s: %s", path, err)
-        return False
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(payload, handle, indent=1)
-            handle.write("\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-        return True
-    except OSError as err:
-        log.info("cannot write txn reference cache %s: %s", path, err)
-        Path(tmp).unlink(missing_ok=True)
-        return False
+    return write_json_atomic(path, payload)
 
 
 def load_references(split: str, spec: SetSpec, batches: Sequence[Batch], smf_seeds: int,

@@ -18,11 +18,11 @@ from typing import Any
 import yaml
 
 from adrs.config import ConfigError, SandboxConfig, check_keys, require
+from adrs.limits import Limits
 from adrs.plugins import EVALUATOR_GROUP, PROBLEM_GROUP
 from adrs.program import EVOLVE_END, EVOLVE_START
 from adrs.proposer.ast_ops import Vocabulary
 from adrs.resources import builtin_dir, import_package_from_dir
-from adrs.sandbox import Limits
 
 
 @dataclass(frozen=True)

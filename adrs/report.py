@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from adrs.config import load_run_config
 from adrs.db.reader import EvaluationRecord, ProgramRecord, RunRecord
-from adrs.evaluation import EvalResult, Split, evaluate_program
-from adrs.problem import ProblemSpec
+
+if TYPE_CHECKING:
+    from adrs.evaluation import EvalResult, Split
+    from adrs.problem import ProblemSpec
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,10 @@ def best_report(run: RunRecord, best: ProgramRecord, stored: Iterable[Evaluation
     rows = _stored(stored, best.id)
     todo = {name: code for name, code in _programs(best, spec).items() if name not in rows}
     results: dict[str, EvalResult] = {}
-    if todo:
+    if todo:  # imported here: showing stored rows needs neither numpy nor the sandbox
+        from adrs.config import load_run_config
+        from adrs.evaluation import evaluate_program
+
         evaluator = spec.load_evaluator()
         limits = spec.limits_with(load_run_config(base=run.config).sandbox)
         with ThreadPoolExecutor(max_workers=threads) as pool:

@@ -43,6 +43,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from adrs.limits import Limits
+
 
 class SandboxError(RuntimeError):
     """The sandbox itself failed (e.g. the interpreter could not start): not the candidate's fault."""
@@ -71,19 +73,6 @@ _NAMESPACE_FLAGS = {
     "net": ("--net",),
     "pid": ("--pid", "--fork", "--kill-child"),
 }
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Resource limits for one candidate run (all calls of one evaluation together)."""
-
-    timeout_s: float = 60.0  # wall clock for the whole run, including interpreter start-up
-    cpu_s: int = 120
-    memory_mb: int = 2048  # address space
-    file_size_mb: int = 16  # largest file the candidate may write; also caps the result JSON
-    max_processes: int = 64  # processes + threads: pids cgroup if available, else RLIMIT_NPROC
-    network: bool = False  # False: no network (namespace) where the host allows it; True: host's
-    disk_mb: int = 64  # size of the writable /sandbox tmpfs (private-root isolation only)
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,8 @@ def time_command(args: list[str], repeat: int) -> tuple[float, list[str]]:
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         best = min(best, time.perf_counter() - start)
     probe = ("import sys, runpy; sys.argv = ['adrs', *sys.argv[1:]]\n"
-             "try:\n    runpy.run_module('adrs.cli.main', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+             "try:\n    runpy.run_module('adrs.cli.main', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
              f"print([m for m in {HEAVY!r} if m in sys.modules], file=sys.stderr)")
     out = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True)
     return best, eval(out.stderr.strip().splitlines()[-1])  # noqa: S307 - our own probe's list literal
@@ -69,7 +70,7 @@ def main() -> None:
         bare = min(_time([sys.executable, "-c", "pass"]) for _ in range(args.repeat))
         print(f"python -c pass: {bare:.3f} s;  adrs --help: {python_s:.3f} s")
         print(f"{'command':<40} {'best of ' + str(args.repeat):>10}  heavy modules imported")
-        for command in (["runs"], ["show", "150"], ["lineage"], ["best", "--no-json"], ["problems"]):
+        for command in (["runs"], ["show", "150"], ["lineage"], ["best"], ["problems"]):
             argv = [*command, "--runs-dir", str(runs_dir)] if command[0] != "problems" else command
             if command[0] == "best":
                 argv = ["best", run_id, "--runs-dir", str(runs_dir)]

@@ -16,8 +16,6 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from adrs.proposer.names import target_names
 
 CONTAINER_METHODS = {"append", "pop", "insert", "remove", "extend", "index", "sort", "reverse",
@@ -136,6 +134,8 @@ def is_numeric_call(node: ast.AST, vocab: Vocabulary) -> bool:
     name = dotted(node.func) or ""
     if name in vocab.functions or name in vocab.unary or name in NUMERIC_BUILTINS:
         return True
+    import numpy as np  # here, not at import: reading a problem's vocabulary must not load numpy
+
     attr = name.rsplit(".", 1)[-1]
     return "." in name and isinstance(getattr(np, attr, None), np.ufunc)
 

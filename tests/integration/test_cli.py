@@ -52,6 +52,18 @@ def test_best_json_and_output_file(finished_run: Path, tmp_path: Path) -> None:
     assert isinstance(namespace["solve"](np.array([1.0])), float)
 
 
+def test_best_on_holdout_is_scored_but_never_stored(finished_run: Path) -> None:
+    report = json.loads(invoke("best", "--runs-dir", str(finished_run), "--json", "--holdout"))
+    assert report["split"] == "holdout" and [r["name"] for r in report["rows"]] == ["best", "ZERO"]
+    assert report["rows"][1]["score"] == 3.0  # ZERO on target 3, computed now
+    import sqlite3
+
+    db = next(finished_run.glob("*/adrs.sqlite"))
+    with sqlite3.connect(db) as connection:  # browsing never writes: holdout rows are not stored
+        stored = connection.execute("SELECT COUNT(*) FROM evaluation WHERE split = 'holdout'").fetchone()
+    assert stored == (0,)
+
+
 def test_show_and_lineage(finished_run: Path) -> None:
     report = json.loads(invoke("best", "--runs-dir", str(finished_run), "--json"))
     program = str(report["program_id"])
@@ -61,14 +73,15 @@ def test_show_and_lineage(finished_run: Path) -> None:
     assert "seed" in lineage
 
 
-def test_browsing_does_not_import_ray_or_litellm(finished_run: Path) -> None:
+def test_browsing_does_not_import_ray_litellm_or_sqlalchemy(finished_run: Path) -> None:
+    runs = str(finished_run)
     code = ("import sys\nfrom adrs.cli.main import app\n"
-            f"for args in (['runs', '--runs-dir', {str(finished_run)!r}], ['problems'],"
-            f" ['lineage', '--runs-dir', {str(finished_run)!r}]):\n"
+            f"for args in (['runs', '--runs-dir', {runs!r}], ['problems'], ['best', '--runs-dir', {runs!r}],"
+            f" ['show', '1', '--runs-dir', {runs!r}], ['lineage', '--runs-dir', {runs!r}]):\n"
             "    try:\n        app(args)\n    except SystemExit as e:\n        assert not e.code, e.code\n"
-            "print('HEAVY', 'ray' in sys.modules, 'litellm' in sys.modules)")
+            "print('HEAVY', 'ray' in sys.modules, 'litellm' in sys.modules, 'sqlalchemy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert "HEAVY False False" in out.stdout
+    assert "HEAVY False False False" in out.stdout
 
 
 def test_unknown_problem_is_a_clear_error(tmp_path: Path) -> None:

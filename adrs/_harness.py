@@ -145,7 +145,7 @@ class Confiner:
             self.bind(path, read_only=False)
         for path, target in spec["links"].items():
             os.symlink(target, self.root + path)
-        os.makedirs(self.root + "/tmp", mode=0o755)
+        os.makedirs(self.root + "/tmp", mode=0o755, exist_ok=True)  # exists if Python lives under /tmp
         sandbox = self.root + SANDBOX_DIR
         os.makedirs(sandbox)
         self.mount("tmpfs", sandbox, "tmpfs", MS_NOSUID | MS_NODEV, f"size={int(spec['disk_mb'])}m,mode=700")

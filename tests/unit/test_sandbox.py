@@ -374,3 +374,18 @@ def test_work_dirs_of_dead_processes_are_removed(tmp_path, monkeypatch):
         (path / "candidate.py").write_text("x = 1\n")
     sandbox._remove_stale_work_dirs()
     assert not stale.exists() and live.exists()
+
+
+@pytest.mark.skipif(not isolation_level().startswith("private-root"), reason="no private root here")
+def test_private_root_works_when_python_lives_under_tmp(tmp_path: Path):
+    """A virtual environment under /tmp (as on CI machines) must not cost the private root."""
+    venv = Path(tempfile.mkdtemp(prefix="adrs-venv-", dir="/tmp"))
+    try:
+        subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
+                       check=True)
+        code = "from adrs.sandbox import isolation_level\nprint(isolation_level())"
+        out = subprocess.run([str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True,
+                             check=True, cwd=tmp_path)
+        assert out.stdout.startswith("private-root"), out.stdout + out.stderr
+    finally:
+        subprocess.run(["rm", "-rf", str(venv)], check=False)

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +53,7 @@ class ExactResult:
         return self.status == "optimal"
 
 
-class _Timeout(Exception):
+class SearchTimeout(Exception):
     pass
 
 
@@ -87,7 +89,7 @@ class _Search:
             return known
         self.nodes += 1
         if self.nodes % _CHECK_EVERY == 0 and time.perf_counter() > self.deadline:
-            raise _Timeout
+            raise SearchTimeout
         p, d = self.p, self.d
         m = len(jobs)
         if m == 1:
@@ -242,16 +244,26 @@ def solve_exact(p: np.ndarray, d: np.ndarray, time_limit_s: float = 60.0,
         upper_order = np.asarray(upper_order, dtype=np.int64)
         upper = total_tardiness(p, d, upper_order)
     rank = np.lexsort((np.arange(n), p, d))  # EDD rank -> original job
-    pr = [int(x) for x in p[rank]]
-    dr = [int(x) for x in d[rank]]
-    search = _Search(pr, dr, started + time_limit_s)
-    jobs = tuple(range(n))
+    search = _Search([int(x) for x in p[rank]], [int(x) for x in d[rank]], started + time_limit_s)
+    return run_search(search, rank, upper, upper_order, started,
+                      lambda order: total_tardiness(p, d, order))
+
+
+def run_search(search: Any, rank: np.ndarray, upper: int, upper_order: np.ndarray, started: float,
+               value_of: Callable[[np.ndarray], int]) -> ExactResult:
+    """Solve all jobs (in EDD ``rank`` order) from time 0 with incumbent ``upper``; check the schedule.
+
+    ``search`` offers ``lower_bound(jobs, t)``, ``solve(jobs, t, cap)`` (raises SearchTimeout at its
+    deadline), ``sequence(jobs, t)``, ``bound`` and ``nodes``. On a timeout the result is the
+    incumbent, labelled best-known with the best lower bound proven so far.
+    """
+    jobs = tuple(range(len(rank)))
     lower = search.lower_bound(jobs, 0)
     old_limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old_limit, 20 * n + 1000))
+    sys.setrecursionlimit(max(old_limit, 20 * len(rank) + 1000))
     try:
         value = search.solve(jobs, 0, upper + 1)
-    except _Timeout:
+    except SearchTimeout:
         value = None
     finally:
         sys.setrecursionlimit(old_limit)
@@ -264,7 +276,7 @@ def solve_exact(p: np.ndarray, d: np.ndarray, time_limit_s: float = 60.0,
         raise AssertionError("exact search returned no schedule although the upper bound is "
                              "feasible; this is a solver bug")
     order = rank[np.asarray(search.sequence(jobs, 0), dtype=np.int64)]
-    found = total_tardiness(p, d, order)
+    found = value_of(order)
     if found != value:
         raise AssertionError(f"exact search value {value} differs from its schedule's {found}")
     return ExactResult(int(value), order, "optimal", int(value), seconds, search.nodes)

@@ -16,20 +16,15 @@ does not validate inputs (see ``instances_io``).
 
 from __future__ import annotations
 
-import sys
 import time
 
 import numpy as np
 
-from .exact import ExactResult
+from .exact import ExactResult, SearchTimeout, run_search
 
 SOLVER_NAME = "weighted-subset-bnb"
 SOLVER_VERSION = 1
 _CHECK_EVERY = 1024
-
-
-class _Timeout(Exception):
-    pass
 
 
 def weighted_tardiness(p: np.ndarray, w: np.ndarray, d: np.ndarray, order: np.ndarray) -> int:
@@ -117,7 +112,7 @@ class _WeightedSearch:
             return known
         self.nodes += 1
         if self.nodes % _CHECK_EVERY == 0 and time.perf_counter() > self.deadline:
-            raise _Timeout
+            raise SearchTimeout
         p, w, d = self.p, self.w, self.d
         m = len(jobs)
         if m == 0:
@@ -221,23 +216,5 @@ def solve_weighted(p: np.ndarray, w: np.ndarray, d: np.ndarray, time_limit_s: fl
     rank = np.lexsort((np.arange(n), p, d))
     search = _WeightedSearch([int(x) for x in p[rank]], [int(x) for x in w[rank]],
                              [int(x) for x in d[rank]], started + time_limit_s)
-    jobs = tuple(range(n))
-    lower = search.lower_bound(jobs, 0)
-    old_limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old_limit, 20 * n + 1000))
-    try:
-        value = search.solve(jobs, 0, upper + 1)
-    except _Timeout:
-        value = None
-    finally:
-        sys.setrecursionlimit(old_limit)
-    seconds = time.perf_counter() - started
-    if value is None:
-        known = search.bound.get((jobs, 0), 0)
-        return ExactResult(upper, upper_order, "best_known", int(max(lower, known)), seconds,
-                           search.nodes)
-    order = rank[np.asarray(search.sequence(jobs, 0), dtype=np.int64)]
-    found = weighted_tardiness(p, w, d, order)
-    if found != value:
-        raise AssertionError(f"weighted search value {value} differs from its schedule's {found}")
-    return ExactResult(int(value), order, "optimal", int(value), seconds, search.nodes)
+    return run_search(search, rank, upper, upper_order, started,
+                      lambda order: weighted_tardiness(p, w, d, order))

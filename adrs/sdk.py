@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -32,9 +32,30 @@ from adrs.evaluation import (
 )
 
 __all__ = ["SPLITS", "Call", "CallEvaluator", "Contract", "EvalResult", "InvalidOutput", "Objective",
-           "Split", "Stage"]
+           "Split", "Stage", "check_disjoint"]
 
 _ERRORS_SHOWN = 3
+
+
+class Fingerprinted(Protocol):
+    def fingerprint(self) -> str: ...
+
+    def label(self) -> str: ...
+
+
+def check_disjoint(splits: Mapping[str, Sequence[Fingerprinted]], noun: str = "instance") -> None:
+    """Raise ConfigError if two splits share an instance (same ``fingerprint()``): a holdout
+    instance seen in training would make held-out scores meaningless."""
+    from adrs.errors import ConfigError
+
+    owner: dict[str, str] = {}
+    for split, items in splits.items():
+        for item in items:
+            key = item.fingerprint()
+            if key in owner and owner[key] != split:
+                raise ConfigError(f"instances: splits {owner[key]!r} and {split!r} share an identical "
+                                  f"{noun} ({item.label()}); give them different seeds")
+            owner[key] = split
 
 
 class InvalidOutput(ValueError):

@@ -19,6 +19,7 @@ import numpy as np
 
 from adrs.config import ConfigError
 from adrs.evaluation import EvalResult
+from adrs.sdk import check_disjoint
 
 from .generator import Instance, SetSpec, generate_set, parse_set_spec
 from .reference import load_references
@@ -172,18 +173,6 @@ def describe(split: str, instances: Sequence[Instance], totals: np.ndarray, gaps
                 for i in late) + ".")
     lines.append(f"Mean time per call: {metrics['mean_call_ms']:.1f} ms.")
     return "\n".join(lines)
-
-
-def check_disjoint(instances: Mapping[str, Sequence[Instance]]) -> None:
-    """Raise ConfigError if any instance appears in two splits."""
-    owner: dict[str, str] = {}
-    for split, items in instances.items():
-        for inst in items:
-            key = inst.fingerprint()
-            if key in owner and owner[key] != split:
-                raise ConfigError(f"instances: splits {owner[key]!r} and {split!r} share an "
-                                 f"identical instance ({inst.label()}); give them different seeds")
-            owner[key] = split
 
 
 def parse_instance_specs(raw: Mapping[str, Any], where: str = "instances") -> dict[str, SetSpec]:

@@ -20,6 +20,7 @@ import numpy as np
 
 from adrs.config import ConfigError
 from adrs.evaluation import Contract, EvalResult, Objective
+from adrs.sdk import check_disjoint
 
 from .reference import References, load_references
 from .validate import InvalidOrder, parse_order
@@ -71,7 +72,7 @@ class TxnEvaluator:
         self.specs = settings.specs
         self.cache_dirs = list(cache_dirs)
         self.batches = {split: generate_set(spec) for split, spec in self.specs.items()}
-        check_disjoint(self.batches)
+        check_disjoint(self.batches, "workload")
         self.support = {"txn_sim.py": SIM_SOURCE.read_text()}
         self._references: dict[str, References] = {}
 
@@ -170,18 +171,6 @@ def summarize(split: str, batches: Sequence[Batch], makespans: np.ndarray, refs:
                  f"{metrics['max_budget_used_pct']:.0f}% of a call's budget used.")
     return EvalResult(status="ok", score=metrics["vs_smf_pct"], metrics=metrics, private_metrics=private,
                       feedback="\n".join(lines), runtime_s=float(times.sum()))
-
-
-def check_disjoint(batches: Mapping[str, Sequence[Batch]]) -> None:
-    """Raise ConfigError if any workload appears in two splits."""
-    owner: dict[str, str] = {}
-    for split, items in batches.items():
-        for batch in items:
-            key = batch.fingerprint()
-            if key in owner and owner[key] != split:
-                raise ConfigError(f"instances: splits {owner[key]!r} and {split!r} share an identical "
-                                  f"workload ({batch.label()}); give them different seeds")
-            owner[key] = split
 
 
 def parse_settings(raw: Mapping[str, Any], where: str = "instances") -> Settings:

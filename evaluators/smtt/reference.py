@@ -12,7 +12,6 @@ machine, so a cached file is the reference of record. This module does not score
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -23,7 +22,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from adrs.jsonfile import write_json_atomic
+from adrs.jsonfile import cache_paths, read_json_matching, write_json_atomic
 
 from .exact import SOLVER_NAME, SOLVER_VERSION, solve_exact
 from .generator import GENERATOR_VERSION, Instance, SetSpec, set_fingerprint
@@ -134,23 +133,10 @@ def cache_header(split: str, spec: SetSpec, instances: Sequence[Instance]) -> di
     }
 
 
-def cache_paths(split: str, header: dict[str, Any], dirs: Sequence[Path]) -> list[Path]:
-    """Candidate cache files: ``<dir>/<split>.json`` in the problem's data folder (the first
-    directory); in the others the name also carries the instance hash, as they may be shared."""
-    paths = []
-    for index, folder in enumerate(dirs):
-        name = f"{split}.json" if index == 0 else f"{split}-{header['instances_sha256'][:16]}.json"
-        paths.append(Path(folder) / name)
-    return paths
-
-
 def read_cached_records(path: Path, header: dict[str, Any], count: int) -> list[Reference] | None:
     """The reference records stored in ``path`` if its header matches exactly, else None."""
-    try:
-        stored = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(stored, dict) or any(stored.get(k) != v for k, v in header.items()):
+    stored = read_json_matching(path, header)
+    if stored is None:
         return None
     values, details = stored.get("references"), stored.get("details")
     if not isinstance(values, list) or not isinstance(details, list) or len(details) != count:
@@ -182,7 +168,7 @@ def load_reference_records(split: str, spec: SetSpec, instances: Sequence[Instan
     """References of a split (value, status, lower bound, solver, seconds): the first matching
     cache file, else computed and written to the first writable cache folder."""
     header = cache_header(split, spec, instances)
-    paths = cache_paths(split, header, cache_dirs)
+    paths = cache_paths(split, header["instances_sha256"], cache_dirs)
     for path in paths:
         records = read_cached_records(path, header, len(instances))
         if records is not None:

@@ -7,7 +7,6 @@ workloads; any mismatch means recompute. This module does not score candidates.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import statistics
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adrs.jsonfile import write_json_atomic
+from adrs.jsonfile import cache_paths, read_json_matching, write_json_atomic
 
 from .bounds import lower_bound
 from .heuristics import SMF_SAMPLE, smf_makespans
@@ -59,11 +58,8 @@ def cache_header(split: str, spec: SetSpec, batches: Sequence[Batch], smf_seeds:
 
 
 def read_cached(path: Path, header: dict[str, Any], count: int) -> References | None:
-    try:
-        stored = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(stored, dict) or any(stored.get(k) != v for k, v in header.items()):
+    stored = read_json_matching(path, header)
+    if stored is None:
         return None
     try:
         refs = References(tuple(float(v) for v in stored["smf_mean"]),
@@ -89,9 +85,7 @@ def load_references(split: str, spec: SetSpec, batches: Sequence[Batch], smf_see
     writable folder (``<dir>/<split>.json`` in the first, the name carries the workload hash in
     the others)."""
     header = cache_header(split, spec, batches, smf_seeds)
-    paths = [Path(folder) / (f"{split}.json" if i == 0 else
-                             f"{split}-{header['workloads_sha256'][:16]}.json")
-             for i, folder in enumerate(cache_dirs)]
+    paths = cache_paths(split, header["workloads_sha256"], cache_dirs)
     for path in paths:
         refs = read_cached(path, header, len(batches))
         if refs is not None:

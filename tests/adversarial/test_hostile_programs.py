@@ -18,6 +18,7 @@ from adrs.problem import load_problem
 from adrs.sandbox import Limits, isolation_level
 from tests.adversarial.programs import HOSTILE, Hostile, program
 from tests.conftest import REPO
+from tests.processes import processes_with_arg
 
 LIMITS = Limits(timeout_s=4.0, cpu_s=4, memory_mb=512, file_size_mb=4, max_processes=32, disk_mb=16)
 SECRET = "sk-adrs-test-secret-" + uuid.uuid4().hex
@@ -41,17 +42,6 @@ def supported(needs: str) -> str:
 
 def digest(paths: list[Path]) -> dict[str, str]:
     return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in paths if p.is_file()}
-
-
-def sleeping_markers(marker: str) -> list[int]:
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if marker.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
-                found.append(int(pid))
-        except OSError:
-            continue
-    return found
 
 
 class Host:
@@ -87,7 +77,7 @@ class Host:
     def harm(self) -> list[str]:
         found = [f"{p} changed" for p, h in digest(self.watched).items() if self.before.get(p) != h]
         found += [f"{p} was created" for p in self.forbidden if p.exists()]
-        if sleeping_markers(self.marker):
+        if processes_with_arg(self.marker):
             found.append("a daemon outlived its evaluation")
         try:
             self.server.accept()

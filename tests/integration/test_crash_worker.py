@@ -4,7 +4,6 @@ evaluator that raises. None may be scored as a bad program, none may lose a cand
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import signal
 import subprocess
@@ -26,6 +25,7 @@ from adrs.errors import CampaignError
 from adrs.evolve import _ray_task, _result_of, evolve
 from adrs.sandbox import Limits
 from tests.conftest import REPO
+from tests.processes import processes_with_arg
 
 CRASHY = REPO / "tests" / "fixtures" / "crashy"
 LIMITS = Limits(timeout_s=10, cpu_s=10, memory_mb=1024)
@@ -112,17 +112,6 @@ def test_evaluator_errors_stop_the_campaign(ray_session, crashy, runs_dir: Path)
         assert run.status == "failed" and "max_evaluator_errors" in run.stop_reason
 
 
-def marker_processes(marker: str) -> list[int]:
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if marker.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
-                found.append(int(pid))
-        except OSError:
-            continue
-    return found
-
-
 def test_sandbox_dies_with_the_process_that_started_it(tmp_path: Path) -> None:
     """The Ray worker (here: a plain process) is SIGKILLed mid-run: the candidate must not live on."""
     marker = f"{uuid.uuid4().int % 10**6 + 10**6}.75"
@@ -135,12 +124,12 @@ def test_sandbox_dies_with_the_process_that_started_it(tmp_path: Path) -> None:
     """)
     worker = subprocess.Popen([sys.executable, "-c", script])
     deadline = time.monotonic() + 60
-    while not marker_processes(marker):
+    while not processes_with_arg(marker):
         assert worker.poll() is None and time.monotonic() < deadline, "the candidate did not start"
         time.sleep(0.1)
     worker.send_signal(signal.SIGKILL)
     worker.wait(timeout=30)
     deadline = time.monotonic() + 10
-    while marker_processes(marker) and time.monotonic() < deadline:
+    while processes_with_arg(marker) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert marker_processes(marker) == []
+    assert processes_with_arg(marker) == []

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from adrs.sandbox import Limits, RunOutcome, SandboxError, isolation_level, run_program
+from tests.processes import processes_with_arg
 
 FAST = Limits(timeout_s=10.0, cpu_s=10, memory_mb=1024)
 SHORT = Limits(timeout_s=1.5, cpu_s=10, memory_mb=1024)
@@ -23,18 +24,6 @@ SHORT = Limits(timeout_s=1.5, cpu_s=10, memory_mb=1024)
 
 def run(code: str, calls=None, limits: Limits = FAST, entry: str = "f", **options) -> RunOutcome:
     return run_program(code, entry, [{"x": np.arange(3)}] if calls is None else calls, limits, **options)
-
-
-def processes_with_arg(marker: str) -> list[int]:
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if marker.encode() in cmdline:
-            found.append(int(pid))
-    return found
 
 
 # --- ok ------------------------------------------------------------------------------------------

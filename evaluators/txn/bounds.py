@@ -1,6 +1,9 @@
 """Lower bound on the makespan of any order, and the exact optimum of small batches.
 
-Lower bound (``lower_bound``): the longest transaction, and for every key a one-machine bound.
+Lower bound (``lower_bound``): the larger of the key bound below and the conflict-chain bound of
+``chain_bound`` (pairwise separations along a clique of conflicting transactions, HiGHS LP).
+
+Key bound (``key_lower_bound``): the longest transaction, and for every key a one-machine bound.
 Conflicting operations on a key never share a time unit, so the operations on key x occupy at least
 (number of writes) + (1 if x has reads) distinct units. An operation at position k of a transaction
 of length L cannot run before time k and leaves L - 1 - k units after it; so for any subset S of
@@ -17,6 +20,7 @@ This module does not score programs.
 
 from __future__ import annotations
 
+from .chain_bound import chain_bound
 from .txn_sim import FILLER, WRITE, Schedule, Workload
 
 
@@ -48,7 +52,12 @@ def key_bound(ops: list[tuple[int, int, bool]]) -> int:
 
 
 def lower_bound(workload: Workload) -> int:
-    """A makespan no order can beat (see the module docstring)."""
+    """A makespan no order can beat: max(key bound, conflict-chain bound)."""
+    return max(key_lower_bound(workload), chain_bound(workload))
+
+
+def key_lower_bound(workload: Workload) -> int:
+    """The longest transaction and the per-key one-machine bounds (see the module docstring)."""
     bound = max(workload.lengths)
     for ops in key_operations(workload).values():
         if len(ops) > 1:

@@ -7,7 +7,11 @@ it returns, as rich tables or JSON. The evaluator decides what is measured; this
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,7 +30,8 @@ def bench(
     programs: Annotated[list[Path] | None, typer.Argument(help="Program files to compare.")] = None,
     run_id: Annotated[list[str] | None, typer.Option("--run", help="Add this run's best program "
                                                      "(repeatable; 'latest' for the newest run).")] = None,
-    data: Annotated[Path | None, typer.Option(help="Folder of published instances to use.")] = None,
+    data: Annotated[Path | None, typer.Option(help="Published instances: a folder of trace files (eplb), "
+                                              "a workload file (txn); see the problem's README.")] = None,
     sizes: Annotated[str | None, typer.Option(help="Comma-separated instance sizes, e.g. 20,100.")] = None,
     quick: Annotated[bool, typer.Option(help="Fewer instances and repetitions (smoke test).")] = False,
     plot: Annotated[Path | None, typer.Option(help="Write a figure (PNG) to this file.")] = None,
@@ -43,7 +48,8 @@ def bench(
     from adrs.resources import import_package_from_dir
 
     spec = load_problem(problem)
-    module = import_package_from_dir(spec.evaluator_dir, f"adrs_evaluator_{spec.evaluator_dir.name}")
+    with _stdout_to_stderr(as_json):
+        module = import_package_from_dir(spec.evaluator_dir, f"adrs_evaluator_{spec.evaluator_dir.name}")
     if not hasattr(module, "bench"):
         raise ConfigError(f"the evaluator of problem {spec.name!r} provides no bench(request) function")
     codes: dict[str, str] = {}
@@ -60,7 +66,8 @@ def bench(
         raise ConfigError("nothing to benchmark: give program files, --run, or keep the baselines")
     request = BenchRequest(problem=spec, programs=codes, data_dir=data, sizes=_parse_sizes(sizes),
                            quick=quick, plot=plot, workers=workers)
-    tables = module.bench(request)
+    with _stdout_to_stderr(as_json):  # --json: stdout carries the JSON only (HiGHS prints a banner)
+        tables = module.bench(request)
     if as_json:
         print(json.dumps([t.as_dict() for t in tables], indent=2))
         return
@@ -70,6 +77,24 @@ def bench(
             console.print(f"  {note}", soft_wrap=True)
     if plot is not None and plot.exists():
         console.print(f"wrote {plot}")
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr(active: bool) -> Iterator[None]:
+    """While active, send what is written to file descriptor 1 (Python prints and C libraries
+    alike) to descriptor 2."""
+    if not active:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _parse_sizes(text: str | None) -> tuple[int, ...] | None:

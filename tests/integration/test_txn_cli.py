@@ -69,3 +69,36 @@ def test_run_txn_campaign_end_to_end(ray_session, tmp_path: Path) -> None:
     assert all(row["status"] == "ok" for row in rows.values())
     assert rows["greedy_insertion"]["score"] < min(rows["SMF"]["score"], rows["sequential"]["score"])
     assert rows["best"]["score"] == pytest.approx(rows["best"]["metrics"]["vs_smf_pct"])
+
+
+def test_bench_data_file_json_stdout_is_json_only(tmp_path: Path) -> None:
+    """`adrs bench txn --data FILE --json` in a real process: stdout parses as JSON although HiGHS
+    (the lower bound) prints a banner on file descriptor 1; the file's workloads are the ones used."""
+    import subprocess
+    import sys
+
+    data = PROBLEM / "workloads" / "published_shape.json"
+    done = subprocess.run([sys.executable, "-m", "adrs.cli.main", "bench", "txn", "--no-baselines",
+                           str(PROBLEM / "baselines" / "sequential.py"),
+                           str(PROBLEM / "baselines" / "greedy_insertion.py"), "--data", str(data), "--json"],
+                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    programs, references = json.loads(done.stdout)
+    assert "HiGHS" in done.stderr  # the banner went to stderr
+    rows = {row["program"]: row for row in programs["rows"]}
+    assert rows["sequential.py"]["ADRS leaderboard (theirs)"] == 0.0  # index order is their zero
+    assert rows["greedy_insertion.py"]["total makespan"] < rows["sequential.py"]["total makespan"]
+    lb = rows["lower bound"]["total makespan"]
+    assert all(row["total makespan"] >= lb for row in rows.values())
+    refs = {row["workload"]: row for row in references["rows"]}
+    assert set(refs) == {"dense", "pairs", "rxw", "total"}
+    assert refs["total"]["lower bound"] == lb >= refs["total"]["key bound"]
+    assert refs["dense"]["chain bound"] > refs["dense"]["key bound"]
+
+
+def test_bench_data_rejects_a_malformed_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"workloads": [{"name": "A", "txns": {"t0": "r-1", "t1": "q-2"}}]}))
+    result = runner.invoke(app, ["bench", "txn", "--data", str(bad)])
+    assert result.exit_code != 0
+    assert "t1: operation 'q-2'" in result.output

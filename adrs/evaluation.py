@@ -130,9 +130,10 @@ class Evaluator(Protocol):
     decoded return values in the same order and must validate each one and recompute the objective.
 
     Optional attributes (read with defaults by ``sandbox_options``): ``support`` (module file name
-    -> source, copied next to the candidate, e.g. a simulator it may call), ``adapter``
-    (``"module:function"`` of a support module building the entry's arguments from a call's arrays)
-    and ``timing_repeats`` (time each call as the median of that many runs after a warm-up).
+    -> source, copied next to the candidate, e.g. a simulator it may call) and ``adapter``
+    (``"module:function"`` of a support module building the entry's arguments from a call's arrays).
+    Each call runs once: an input run again (even transformed) lets a program answer from a cache,
+    so an evaluator wanting more timed runs gives more distinct calls (``timing_repeats`` is refused).
     """
 
     entry: str
@@ -199,8 +200,11 @@ def with_artifacts_in_feedback(result: EvalResult, limit: int = ARTIFACT_FEEDBAC
 
 def sandbox_options(evaluator: Evaluator) -> dict[str, Any]:
     """The evaluator's optional sandbox settings as keyword arguments for ``run_program``."""
-    return {"support": getattr(evaluator, "support", None), "adapter": getattr(evaluator, "adapter", None),
-            "repeats": getattr(evaluator, "timing_repeats", 1)}
+    if getattr(evaluator, "timing_repeats", 1) != 1:
+        raise ValueError("timing_repeats is not supported: running one input several times lets a "
+                         "program answer the repeats from a cache; give distinct calls instead and "
+                         "average their times (docs/authoring.md)")
+    return {"support": getattr(evaluator, "support", None), "adapter": getattr(evaluator, "adapter", None)}
 
 
 def evaluate_program(code: str, evaluator: Evaluator, split: Split, limits: Limits) -> EvalResult:

@@ -67,7 +67,7 @@ class CallEvaluator:
     """Base class: one call per instance, per-call metrics averaged over the split.
 
     Subclasses set ``entry`` and ``objectives`` (optionally ``contract``, ``stages``, ``splits``,
-    ``support``, ``adapter``, ``timing_repeats``) and implement ``build_calls`` and ``measure``.
+    ``support``, ``adapter``) and implement ``build_calls`` and ``measure``.
     """
 
     entry: str = ""

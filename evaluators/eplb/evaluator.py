@@ -3,9 +3,11 @@
 For every trace of a split and every window i but the last, the candidate's ``rebalance_experts``
 gets ``weight`` = window i's load [layers, experts] and the cluster sizes; its placement is validated
 (``placement``) and scored on window i+1 (prediction) with GPU loads recomputed from ``phy2log``
-(``simulator``). Rebalance time is the sandbox's per-call time: the candidate's call only, the median
-of ``timing_repeats`` runs after a warm-up, one thread; each run gets the load scaled by a different
-integer (``repeat_inputs``), so caching answers across runs gains nothing.
+(``simulator``). Rebalance time is the sandbox's per-call time (the candidate's call only, one
+thread), averaged over the calls. No input is ever repeated or transformed: every timed run is its
+own window, cold, and its placement is scored, so a cache keyed on the load in any form (scaled,
+permuted, hashed) never hits. ``calls`` starts with one warm-up call on random loads (different
+per split), which is neither timed nor scored.
 
 Metrics shown to the LLM: ``score`` (the selection objective, see ``Scoring``), ``balancedness_pct``
 (mean over calls of next-window balancedness, %), ``rebalance_ms`` (mean per-call time),
@@ -35,7 +37,7 @@ from .simulator import balancedness, gpu_loads, group_spread
 from .trace import PROFILES, Trace, TraceError, file_trace, generate_trace
 
 SPLITS = ("train", "validation", "holdout")
-REPEAT_INPUTS = Path(__file__).with_name("repeat_inputs.py")  # the sandbox adapter (support module)
+WARMUP_CALLS = 1  # calls(split) starts with this many untimed, unscored calls on random loads
 _SHOWN_ERRORS = 3
 
 
@@ -46,7 +48,6 @@ class Scoring:
 
     time_weight: float = 1.0
     time_floor_ms: float = 1.0
-    timing_repeats: int = 3
 
     def score(self, balancedness_pct: float, rebalance_ms: float) -> float:
         slower = max(rebalance_ms, self.time_floor_ms) / self.time_floor_ms
@@ -94,9 +95,33 @@ def traces_calls(traces: Sequence[Trace]) -> list[Call]:
 
 
 def call_kwargs(call: Call, cluster: Cluster) -> dict[str, np.ndarray]:
-    return {"weight": call.weight.copy(), "num_replicas": np.int64(cluster.replicas),
+    return sized_kwargs(call.weight.copy(), cluster)
+
+
+def sized_kwargs(weight: np.ndarray, cluster: Cluster) -> dict[str, np.ndarray]:
+    return {"weight": weight, "num_replicas": np.int64(cluster.replicas),
             "num_groups": np.int64(cluster.groups), "num_nodes": np.int64(cluster.nodes),
             "num_gpus": np.int64(cluster.gpus)}
+
+
+def warmup_kwargs(seed: int, layers: int, cluster: Cluster) -> dict[str, np.ndarray]:
+    """A throwaway call on uniform random loads (nothing like a trace, different for every seed):
+    the first call pays one-off costs such as numpy's lazy initialisation."""
+    rng = np.random.default_rng([seed, 0x3A11])
+    return sized_kwargs(rng.integers(1, 1000, size=(layers, cluster.experts), dtype=np.int64), cluster)
+
+
+def with_warmup(kwargs: Sequence[Mapping[str, np.ndarray]], seed: int, cluster: Cluster,
+                ) -> list[Mapping[str, np.ndarray]]:
+    layers = int(kwargs[0]["weight"].shape[0]) if kwargs else 1
+    return [warmup_kwargs(seed, layers, cluster)] * WARMUP_CALLS + list(kwargs)
+
+
+def without_warmup(outputs: Any, call_times_s: Sequence[float]) -> tuple[Any, list[float]]:
+    """The scored outputs and times: those after the warm-up calls."""
+    if isinstance(outputs, Sequence) and len(outputs) >= WARMUP_CALLS:
+        outputs = list(outputs)[WARMUP_CALLS:]
+    return outputs, list(call_times_s)[WARMUP_CALLS:]
 
 
 def assess(calls: Sequence[Call], cluster: Cluster, outputs: Sequence[Any], call_times_s: Sequence[float],
@@ -150,19 +175,16 @@ class EPLBEvaluator:
         Objective("score", "maximize", selection=True, timed=True,
                   description="balancedness_pct - time_weight * log2(rebalance_ms / time_floor_ms)"),
         Objective("balancedness_pct", "maximize", description="next-window GPU balancedness, %"),
-        Objective("rebalance_ms", "minimize", timed=True, description="time of one call (median of repeats)"),
+        Objective("rebalance_ms", "minimize", timed=True,
+                  description="mean time of one call (each window once, cold)"),
         Objective("bound_gap_pp", "minimize", private=True,
                   description="upper bound on balancedness minus balancedness, percentage points"),
     )
-
-    adapter = "eplb_repeat_inputs:scaled_weight"
 
     def __init__(self, cluster: Cluster, specs: Mapping[str, SplitSpec], scoring: Scoring) -> None:
         self.cluster = cluster
         self.specs = dict(specs)
         self.scoring = scoring
-        self.timing_repeats = scoring.timing_repeats
-        self.support = {"eplb_repeat_inputs.py": REPEAT_INPUTS.read_text()}
         self._calls: dict[str, list[Call]] = {}
 
     def split_calls(self, split: str) -> list[Call]:
@@ -172,13 +194,15 @@ class EPLBEvaluator:
             self._calls[split] = traces_calls(build_traces(self.specs[split], self.cluster))
         return self._calls[split]
 
-    def calls(self, split: str) -> list[dict[str, np.ndarray]]:
-        """One call per window but the last of every trace of ``split``."""
-        return [call_kwargs(call, self.cluster) for call in self.split_calls(split)]
+    def calls(self, split: str) -> list[Mapping[str, np.ndarray]]:
+        """The warm-up call, then one call per window but the last of every trace of ``split``."""
+        return with_warmup([call_kwargs(call, self.cluster) for call in self.split_calls(split)],
+                           self.specs[split].seed, self.cluster)
 
     def score(self, split: str, outputs: Sequence[Any], call_times_s: Sequence[float]) -> EvalResult:
         calls = self.split_calls(split)
         runtime_s = float(sum(call_times_s))
+        outputs, call_times_s = without_warmup(outputs, call_times_s)
         wrong_count = count_error(len(calls), outputs)
         if wrong_count:
             return EvalResult.failure("invalid", wrong_count, runtime_s)
@@ -210,7 +234,7 @@ def summarize(split: str, found: Assessment, scoring: Scoring) -> EvalResult:
              f"load / max GPU load, summed over layers): {bal_pct:.2f}% (worst call "
              f"{metrics['worst_balancedness_pct']:.2f}%); on the window each placement was computed "
              f"from: {metrics['fit_balancedness_pct']:.2f}%.",
-             f"Rebalance time: {rebalance_ms:.2f} ms per call (median of {scoring.timing_repeats} runs). "
+             f"Rebalance time: {rebalance_ms:.2f} ms per call (mean over the calls, each timed once). "
              f"Score = balancedness - {scoring.time_weight:g} x log2(time / {scoring.time_floor_ms:g} ms) "
              f"= {score:.3f} (higher is better).",
              f"Expert groups are spread over {metrics['group_nodes']:.2f} nodes on average."]
@@ -277,14 +301,17 @@ def parse_split_spec(raw: Any, where: str, root: Path) -> SplitSpec:
 def parse_scoring(raw: Any, where: str = "instances.scoring") -> Scoring:
     raw = raw or {}
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"{where}: expected a mapping {{time_weight, time_floor_ms, timing_repeats}}")
-    check_keys(dict(raw), where, {"time_weight", "time_floor_ms", "timing_repeats"})
+        raise ConfigError(f"{where}: expected a mapping {{time_weight, time_floor_ms}}")
+    if "timing_repeats" in raw:
+        raise ConfigError(f"{where}: timing_repeats is no longer supported: every call is timed once, "
+                          f"cold, on its own window (a repeated input, even rescaled, lets a program "
+                          f"answer from a cache); for more timed calls raise the splits' windows")
+    check_keys(dict(raw), where, {"time_weight", "time_floor_ms"})
     weight, floor = raw.get("time_weight", 1.0), raw.get("time_floor_ms", 1.0)
     for key, value, low in (("time_weight", weight, 0.0), ("time_floor_ms", floor, 1e-9)):
         if isinstance(value, bool) or not isinstance(value, int | float) or value < low:
             raise ConfigError(f"{where}: {key} must be a number >= {low:g}, got {value!r}")
-    return Scoring(time_weight=float(weight), time_floor_ms=float(floor),
-                   timing_repeats=_int(raw, "timing_repeats", 3, 1, where))
+    return Scoring(time_weight=float(weight), time_floor_ms=float(floor))
 
 
 def parse_instances(raw: Mapping[str, Any], root: Path, where: str = "instances",

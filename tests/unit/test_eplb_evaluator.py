@@ -252,7 +252,7 @@ def test_group_spread_counts_nodes_per_group() -> None:
 
 SMALL_INSTANCES = {
     "cluster": {"experts": 32, "replicas": 40, "groups": 4, "nodes": 2, "gpus": 4},
-    "scoring": {"time_weight": 1.0, "time_floor_ms": 1.0, "timing_repeats": 2},
+    "scoring": {"time_weight": 1.0, "time_floor_ms": 1.0},
     "train": {"seed": 1, "layers": 3, "windows": 3, "window_steps": 5, "tokens_per_step": 256,
               "mixes": ["chat", "math"]},
     "validation": {"seed": 2, "layers": 3, "windows": 3, "window_steps": 5, "mixes": ["code"]},
@@ -262,52 +262,60 @@ SMALL_INSTANCES = {
 
 def test_evaluator_calls_and_score(deepseek, tmp_path: Path) -> None:
     evaluator = eplb.make_evaluator(SMALL_INSTANCES, tmp_path)
-    assert evaluator.entry == "rebalance_experts" and evaluator.timing_repeats == 2
+    assert evaluator.entry == "rebalance_experts" and not hasattr(evaluator, "timing_repeats")
     calls = evaluator.calls("train")
-    assert len(calls) == 4  # 2 traces x (3 windows - 1)
-    assert calls[0]["weight"].shape == (3, 32) and calls[0]["weight"].dtype == np.int64
-    assert {k: int(v) for k, v in calls[0].items() if k != "weight"} == {
+    assert len(calls) == 1 + 4  # the warm-up, then 2 traces x (3 windows - 1)
+    assert calls[1]["weight"].shape == (3, 32) and calls[1]["weight"].dtype == np.int64
+    assert {k: int(v) for k, v in calls[1].items() if k != "weight"} == {
         "num_replicas": 40, "num_groups": 4, "num_nodes": 2, "num_gpus": 4}
     outputs = [deepseek.rebalance_experts(**c) for c in calls]
-    result = evaluator.score("train", outputs, [0.004] * 4)
+    result = evaluator.score("train", outputs, [9.0] + [0.004] * 4)  # the warm-up's time is not counted
     assert result.status == "ok"
     expected = np.mean([loop_balancedness(o[0], evaluator.split_calls("train")[i].scored, 10)
-                        for i, o in enumerate(outputs)])
+                        for i, o in enumerate(outputs[1:])])
     assert result.metrics["balancedness_pct"] == pytest.approx(100 * expected)
     assert result.metrics["rebalance_ms"] == pytest.approx(4.0)
     assert result.score == pytest.approx(100 * expected - 2.0)  # log2(4 ms / 1 ms)
     assert result.private_metrics["bound_pct"] >= result.metrics["balancedness_pct"]
     assert "bound" not in result.feedback and "chat (seed 1)" in result.feedback
     assert evaluator.score("holdout", [deepseek.rebalance_experts(**c) for c in evaluator.calls("holdout")],
-                           [0.001]).metrics["group_nodes"] == 1.0
+                           [0.5, 0.001]).metrics["group_nodes"] == 1.0
 
 
-def test_timed_runs_get_differently_scaled_loads(tmp_path: Path) -> None:
+def test_no_input_is_repeated_and_the_warmup_is_unrelated(tmp_path: Path) -> None:
+    """Every call is its own window, run once; the warm-up differs from every scored call and
+    between splits (so `adrs check` sees no holdout data elsewhere)."""
     evaluator = eplb.make_evaluator(SMALL_INSTANCES, tmp_path)
-    module_name, function = evaluator.adapter.split(":")
-    source = evaluator.support[f"{module_name}.py"]
-    support = ModuleType(module_name)
-    exec(compile(source, module_name, "exec"), support.__dict__)
-    call = evaluator.calls("train")[0]
-    runs = [getattr(support, function)(**call) for _ in range(4)]  # warm-up + 3 repeats
-    weights = [r["weight"] for r in runs]
-    assert len({w.tobytes() for w in weights}) == 4  # a cache keyed by the input never hits
-    for w in weights:  # the same load up to a positive integer factor
-        factor = w.sum() // call["weight"].sum()
-        assert factor >= 1 and np.array_equal(w, call["weight"] * factor) and w.dtype == np.int64
-    assert {k: v for k, v in runs[0].items() if k != "weight"} == {
-        k: v for k, v in call.items() if k != "weight"}
+    weights = {split: [c["weight"] for c in evaluator.calls(split)]
+               for split in ("train", "validation", "holdout")}
+    every = [w.tobytes() for ws in weights.values() for w in ws]
+    assert len(set(every)) == len(every)
+    for ws in weights.values():
+        scored = ws[1:]
+        sorted_rows = {np.sort(w, axis=None).tobytes() for w in scored}  # no permutation of another
+        assert len(sorted_rows) == len(scored)
+        shares = {np.round(w / w.sum(), 9).tobytes() for w in scored}  # no rescaling of another
+        assert len(shares) == len(scored)
+    assert eplb.make_evaluator(SMALL_INSTANCES, tmp_path).calls("train")[0]["weight"].tobytes() == every[0]
+
+
+def test_timing_repeats_is_refused_with_a_reason(tmp_path: Path) -> None:
+    raw = {**SMALL_INSTANCES, "scoring": {"time_weight": 1.0, "timing_repeats": 3}}
+    with pytest.raises(ConfigError, match="timing_repeats is no longer supported.*cache"):
+        eplb.make_evaluator(raw, tmp_path)
+
 
 
 def test_evaluator_reports_invalid_calls(deepseek, tmp_path: Path) -> None:
     evaluator = eplb.make_evaluator(SMALL_INSTANCES, tmp_path)
     calls = evaluator.calls("validation")
     outputs = [deepseek.rebalance_experts(**c) for c in calls]
-    outputs[1] = (outputs[1][0], outputs[1][1], outputs[1][2] + 1)
-    result = evaluator.score("validation", outputs, [0.001, 0.001])
+    outputs[2] = (outputs[2][0], outputs[2][1], outputs[2][2] + 1)  # [0] is the warm-up
+    result = evaluator.score("validation", outputs, [0.1, 0.001, 0.001])
     assert result.status == "invalid" and result.score is None
     assert "1 of 2 placements are invalid" in result.feedback and "call 1 (trace code" in result.feedback
-    assert evaluator.score("validation", outputs[:1], [0.001]).feedback.startswith("expected 2 results")
+    short = evaluator.score("validation", outputs[:2], [0.1, 0.001])
+    assert short.feedback.startswith("expected 2 results (one per call), got 1")
 
 
 def test_splits_come_from_different_seeds_and_mixes(tmp_path: Path) -> None:
@@ -379,10 +387,10 @@ def test_trace_file_in_a_split(tmp_path: Path, deepseek) -> None:
     instances = {**SMALL_INSTANCES, "holdout": {"files": ["real.json"], "window_steps": 2}}
     evaluator = eplb.make_evaluator(instances, tmp_path)
     calls = evaluator.calls("holdout")
-    assert len(calls) == 2
-    np.testing.assert_array_equal(calls[1]["weight"], steps[2:4].sum(axis=0))
+    assert len(calls) == 1 + 2  # the warm-up, then 3 windows - 1
+    np.testing.assert_array_equal(calls[2]["weight"], steps[2:4].sum(axis=0))
     outputs = [deepseek.rebalance_experts(**c) for c in calls]
-    assert evaluator.score("holdout", outputs, [0.001, 0.001]).status == "ok"
+    assert evaluator.score("holdout", outputs, [0.1, 0.001, 0.001]).status == "ok"
 
 
 @pytest.mark.parametrize("text, message", [

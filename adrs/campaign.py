@@ -13,15 +13,12 @@ import secrets
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy.orm import Session
-
 from adrs.config import RunConfig, load_run_config
 from adrs.db import store
-from adrs.db.models import Run
-from adrs.db.reader import locate_run
+from adrs.db.reader import get_run, locate_run, open_reader
 from adrs.evolve import Campaign, with_budget
 from adrs.problem import ProblemSpec, load_problem
-from adrs.prompt import check_templates
+from adrs.prompt import ProblemContext
 from adrs.proposer import Proposer, make_proposer
 from adrs.sandbox import isolation_level
 
@@ -40,12 +37,16 @@ def new_run_id(problem: str) -> str:
     return f"{problem}-{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
 
 
+def problem_context(spec: ProblemSpec) -> ProblemContext:
+    """What prompt templates may say about the problem."""
+    return ProblemContext(name=spec.name, description=spec.description, entry=spec.entry,
+                          signature=spec.signature, objective=spec.objective,
+                          direction=spec.direction)
+
+
 def checked_proposer(config: RunConfig, spec: ProblemSpec) -> Proposer:
     """The configured proposer, after checking its keys and (for LLMs) the prompt templates."""
-    proposer = make_proposer(config.llm, spec.mutator)
-    if proposer.uses_prompt:
-        check_templates(config.prompt.templates, config.prompt.template_dir)
-    return proposer
+    return make_proposer(config.llm, spec.mutator, config.prompt, problem_context(spec))
 
 
 def new_campaign(problem: str, config: RunConfig) -> Campaign:
@@ -60,12 +61,10 @@ def new_campaign(problem: str, config: RunConfig) -> Campaign:
         (runs_dir / run_id).mkdir(parents=True, exist_ok=True)
         url = store.sqlite_url(runs_dir, run_id)
     engine = store.open_engine(url)
-    with Session(engine) as session:
-        session.add(Run(id=run_id, problem=spec.name, problem_root=str(spec.root),
-                        config=config.to_dict(), seed=config.evolution.seed,
-                        proposer=config.llm.label, isolation=isolation_level(),
-                        objective=spec.objective, direction=spec.direction))
-        session.commit()
+    store.create_run(engine, run_id, {
+        "problem": spec.name, "problem_root": str(spec.root), "config": config.to_dict(),
+        "seed": config.evolution.seed, "proposer": config.llm.label, "isolation": isolation_level(),
+        "objective": spec.objective, "direction": spec.direction})
     return Campaign(spec, config, run_id, engine, proposer, spec.limits_with(config.sandbox))
 
 
@@ -74,13 +73,10 @@ def resume_campaign(run_ref: str | None, runs_dir: Path, db_url: str | None,
     """Reopen a run (default: the newest) with its stored config, optionally new budgets."""
     url, run_id = locate_run(runs_dir, db_url, run_ref)
     engine = store.open_engine(url)
-    with Session(engine) as session:
-        run = session.get(Run, run_id)
-        assert run is not None
-        config = with_budget(load_run_config(base=run.config), budget, max_time_s)
-        spec = load_problem(run.problem_root if Path(run.problem_root).is_dir() else run.problem)
-        proposer = checked_proposer(config, spec)
-        run.status, run.stop_reason, run.config = "running", "", config.to_dict()
-        run.isolation = isolation_level()
-        session.commit()
+    with open_reader(url) as reader:
+        run = get_run(reader, run_id)
+    config = with_budget(load_run_config(base=run.config), budget, max_time_s)
+    spec = load_problem(run.problem_root if Path(run.problem_root).is_dir() else run.problem)
+    proposer = checked_proposer(config, spec)
+    store.reopen_run(engine, run_id, {"config": config.to_dict(), "isolation": isolation_level()})
     return Campaign(spec, config, run_id, engine, proposer, spec.limits_with(config.sandbox))

@@ -17,7 +17,6 @@ import math
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -25,7 +24,8 @@ from typing import Any, Literal
 import numpy as np
 
 from adrs.config import ConfigError
-from adrs.evaluation import EvalResult, evaluate_program, objectives_of, selection_objective, splits_of
+from adrs.evaluation import EvalResult, objectives_of, selection_objective, splits_of
+from adrs.executor import LocalExecutor, evaluate_all
 from adrs.problem import ProblemSpec, load_problem
 from adrs.sandbox import Limits, isolation_level, run_program
 
@@ -328,10 +328,8 @@ def _timing(ctx: _Context) -> Iterator[CheckRow]:
 
 
 def _evaluate(ctx: _Context, code: str, split: str, limits: Limits | None = None) -> EvalResult:
-    try:
-        return evaluate_program(code, ctx.evaluator, split, limits or ctx.limits)  # type: ignore[arg-type]
-    except Exception:  # noqa: BLE001 - an evaluator crash is a finding, not a check failure
-        return EvalResult.failure("evaluator_error", traceback.format_exc(limit=-3))
+    """An evaluator crash is an ``evaluator_error`` result: a finding, not a check failure."""
+    return _parallel(ctx, {"one": (code, split)}, limits)["one"]
 
 
 def _timed(ctx: _Context, code: str, split: str) -> tuple[EvalResult, float]:
@@ -342,9 +340,11 @@ def _timed(ctx: _Context, code: str, split: str) -> tuple[EvalResult, float]:
 
 def _parallel(ctx: _Context, jobs: Mapping[str, tuple[str, str]], limits: Limits | None = None
               ) -> dict[str, EvalResult]:
-    with ThreadPoolExecutor(max_workers=max(1, ctx.workers)) as pool:
-        futures = {n: pool.submit(_evaluate, ctx, code, split, limits) for n, (code, split) in jobs.items()}
-        return {n: f.result() for n, f in futures.items()}
+    executor = LocalExecutor(lambda: ctx.evaluator, limits or ctx.limits, ctx.workers)
+    try:
+        return evaluate_all(executor, jobs)  # type: ignore[arg-type]
+    finally:
+        executor.cancel()
 
 
 def _with_bodies(code: str, body: str) -> str:

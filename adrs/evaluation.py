@@ -22,25 +22,13 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from adrs.sandbox import Limits, RunOutcome, run_program
+from adrs.status import Status, status_of
 
 SPLITS: tuple[str, ...] = ("train", "validation", "holdout")
 ARTIFACT_FEEDBACK_CHARS = 2000  # each artifact is clipped to this many characters in the feedback
 
-Status = Literal[
-    "ok",  # ran and every answer was valid; score is set
-    "invalid",  # ran, but an answer failed validation
-    "syntax_error",
-    "error",  # exception in the candidate (traceback in feedback)
-    "timeout",
-    "memory",
-    "crash",  # died by a signal or exited without a result
-    "bad_output",  # returned something that cannot be transported (unsupported type)
-    "patch_error",  # the proposal could not be turned into a program
-    "proposal_error",  # the proposer failed (e.g. the LLM call failed after retries)
-    "evaluator_error",  # the trusted evaluator itself failed (a bug to fix, not the candidate's)
-    "infra_error",  # the evaluation's worker or Ray died twice (not the candidate's fault)
-    "below_threshold",  # valid, but a cheap cascade stage missed its threshold; later stages not run
-]
+# ``Status`` (adrs.status) is the one status enum; evaluators return OK ... EVALUATOR_ERROR
+# (plain strings work too), the loop adds PATCH_ERROR / PROPOSAL_ERROR as Failure values.
 
 Split = Literal["train", "validation", "holdout"]
 
@@ -57,9 +45,13 @@ class EvalResult:
     runtime_s: float = 0.0  # time spent inside the candidate's calls only
     artifacts: dict[str, str] = field(default_factory=dict)  # named text (stderr, a trace, ...) for the LLM
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.status, Status):  # an evaluator may pass the status's string
+            object.__setattr__(self, "status", status_of(self.status))
+
     @property
     def correct(self) -> bool:
-        return self.status == "ok"
+        return self.status is Status.OK
 
     @classmethod
     def failure(cls, status: Status, feedback: str, runtime_s: float = 0.0,

@@ -1,7 +1,9 @@
 """The best program of a run compared with the problem's baselines on a held-back split.
 
 Scores on the validation (or holdout) split are computed in this process through the sandbox (no
-Ray), in parallel threads since each candidate runs in its own subprocess. This module reads and
+Ray) by ``adrs.executor.LocalExecutor``, in parallel threads since each candidate runs in its own
+subprocess; an evaluator that fails to load or raises gives an ``evaluator_error`` row (with its
+traceback as feedback), never an exception. This module reads and
 writes no database: callers pass the stored evaluations in, and the campaign driver stores the new
 results (``adrs.db.store.add_evaluations``); browsing commands reuse stored rows and never write.
 """
@@ -9,7 +11,6 @@ results (``adrs.db.store.add_evaluations``); browsing commands reuse stored rows
 from __future__ import annotations
 
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ class ReportRow:
     status: str
     score: float | None
     metrics: dict[str, float]
+    feedback: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,15 +58,14 @@ def best_report(run: RunRecord, best: ProgramRecord, stored: Iterable[Evaluation
     results: dict[str, EvalResult] = {}
     if todo:  # imported here: showing stored rows needs neither numpy nor the sandbox
         from adrs.config import load_run_config
-        from adrs.evaluation import evaluate_program
+        from adrs.executor import LocalExecutor, evaluate_all
 
-        evaluator = spec.load_evaluator()
         limits = spec.limits_with(load_run_config(base=run.config).sandbox)
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            futures = {name: pool.submit(evaluate_program, code, evaluator, split, limits)
-                       for name, code in todo.items()}
-            results = {name: future.result() for name, future in futures.items()}
-        rows.update({name: _row(name, r.status, r.score, r.metrics) for name, r in results.items()})
+        executor = LocalExecutor(spec.load_evaluator, limits, threads)
+        results = evaluate_all(executor, {name: (code, split) for name, code in todo.items()})
+        executor.cancel()
+        rows.update({name: _row(name, r.status, r.score, r.metrics, r.feedback)
+                     for name, r in results.items()})
     order = ["best", *spec.baselines]
     report = BestReport(run.id, best.id, best.score, split, spec.objective, run.direction,
                         [rows[name] for name in order])
@@ -75,15 +76,16 @@ def _programs(best: ProgramRecord, spec: ProblemSpec) -> dict[str, str]:
     return {"best": best.code} | {name: path.read_text() for name, path in spec.baselines.items()}
 
 
-def _row(name: str, status: str, score: float | None, metrics: dict[str, Any]) -> ReportRow:
-    return ReportRow(name, status, score, dict(metrics))
+def _row(name: str, status: str, score: float | None, metrics: dict[str, Any],
+         feedback: str = "") -> ReportRow:
+    return ReportRow(name, str(status), score, dict(metrics), feedback)
 
 
 def _stored(evaluations: Iterable[EvaluationRecord], best_id: int) -> dict[str, ReportRow]:
     rows = {}
     for e in evaluations:
         if e.baseline:
-            rows[e.baseline] = _row(e.baseline, e.status, e.score, e.metrics)
+            rows[e.baseline] = _row(e.baseline, e.status, e.score, e.metrics, e.feedback)
         elif e.program_id == best_id:
-            rows["best"] = _row("best", e.status, e.score, e.metrics)
+            rows["best"] = _row("best", e.status, e.score, e.metrics, e.feedback)
     return rows

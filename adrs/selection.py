@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from adrs.config import EvolutionConfig
 from adrs.program import ProgramView
+from adrs.status import Status, status_of
 
 Fitness = Callable[[float], float]
 
@@ -27,6 +28,7 @@ class Selection:
     island: int
     parent: ProgramView
     inspirations: tuple[ProgramView, ...]
+    pool: tuple[ProgramView, ...] = ()  # what the island saw (for a crossover mate)
 
 
 def island_of(seq: int, islands: int) -> int:
@@ -48,7 +50,7 @@ def island_pool(programs: Sequence[ProgramView], island: int, islands: int, seq:
 
 
 def best_of(programs: Sequence[ProgramView], fitness: Fitness) -> ProgramView | None:
-    correct = [p for p in programs if p.score is not None and p.status == "ok"]
+    correct = [p for p in programs if p.score is not None and p.status == Status.OK]
     if not correct:
         return None
     return max(correct, key=lambda p: (fitness(p.score), -p.seq))  # type: ignore[arg-type]
@@ -58,7 +60,7 @@ def first_of_each_score(programs: Sequence[ProgramView]) -> list[ProgramView]:
     """Correct programs, keeping only the oldest of those with equal scores."""
     first: dict[float, ProgramView] = {}
     for p in sorted(programs, key=lambda p: p.seq):
-        if p.score is not None and p.status == "ok":
+        if p.score is not None and p.status == Status.OK:
             first.setdefault(p.score, p)
     return list(first.values())
 
@@ -99,8 +101,7 @@ def select_mate(pool: Sequence[ProgramView], parent: ProgramView, rng: random.Ra
 def recent_failure(pool: Sequence[ProgramView], rng: random.Random,
                    window: int = 10) -> ProgramView | None:
     """A failed program from the last ``window`` of the pool (for fix-after-error), if any."""
-    not_the_programs_fault = ("ok", "patch_error", "proposal_error", "evaluator_error", "infra_error")
-    failed = [p for p in pool[-window:] if p.status not in not_the_programs_fault]
+    failed = [p for p in pool[-window:] if status_of(p.status).candidates_fault]
     return rng.choice(failed) if failed else None
 
 
@@ -111,4 +112,4 @@ def select(programs: Sequence[ProgramView], seq: int, rng: random.Random,
     pool = island_pool(programs, island, config.islands, seq, config.migration_interval, fitness)
     parent = select_parent(pool, rng, config.tournament_size, config.elite_probability, fitness)
     chosen = select_inspirations(pool, parent, config.inspirations, rng, fitness)
-    return Selection(island, parent, chosen)
+    return Selection(island, parent, chosen, tuple(pool))

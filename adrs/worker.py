@@ -1,14 +1,18 @@
-"""What runs inside a Ray worker: load the problem's evaluator once per process and score one
-candidate on one split. Never touches the database; returns an EvalResult value."""
+"""Score one candidate on one split, safely: the only place where a failure of the trusted
+evaluator (it cannot be loaded, or it raises while scoring) becomes an ``evaluator_error`` result
+instead of an exception. Runs inside a Ray worker (``evaluate_candidate``) or a local thread
+(``adrs.executor.LocalExecutor``). Never touches the database; returns an EvalResult value."""
 
 from __future__ import annotations
 
 import functools
 import traceback
+from collections.abc import Callable
 
 from adrs.evaluation import EvalResult, Evaluator, Split, evaluate_program
 from adrs.problem import load_problem
 from adrs.sandbox import Limits
+from adrs.status import Status
 
 
 @functools.lru_cache(maxsize=8)
@@ -16,15 +20,21 @@ def evaluator_for(problem_root: str) -> Evaluator:
     return load_problem(problem_root).load_evaluator()
 
 
-def evaluate_candidate(code: str, problem_root: str, split: Split, limits: Limits) -> EvalResult:
-    """Evaluate ``code``; a failure of the evaluator itself becomes an ``evaluator_error`` result."""
+def evaluate_safely(load: Callable[[], Evaluator], code: str, split: Split,
+                    limits: Limits) -> EvalResult:
+    """Evaluate ``code`` with the evaluator ``load()`` returns; evaluator failures become results."""
     try:
-        evaluator = evaluator_for(problem_root)
+        evaluator = load()
     except Exception:
-        return EvalResult.failure("evaluator_error", "the evaluator failed to load:\n"
+        return EvalResult.failure(Status.EVALUATOR_ERROR, "the evaluator failed to load:\n"
                                   + traceback.format_exc(limit=-8))
     try:
         return evaluate_program(code, evaluator, split, limits)
     except Exception:
-        return EvalResult.failure("evaluator_error", "the evaluator raised while scoring:\n"
+        return EvalResult.failure(Status.EVALUATOR_ERROR, "the evaluator raised while scoring:\n"
                                   + traceback.format_exc(limit=-8))
+
+
+def evaluate_candidate(code: str, problem_root: str, split: Split, limits: Limits) -> EvalResult:
+    """The Ray task: ``evaluate_safely`` with the problem's evaluator, loaded once per process."""
+    return evaluate_safely(functools.partial(evaluator_for, problem_root), code, split, limits)

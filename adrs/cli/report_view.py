@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
 
 from adrs.cli.common import console, fmt_score
 from adrs.db.reader import ProgramRecord
 from adrs.report import BestReport
+from adrs.status import Fault, status_of
 
 SHOWN_METRICS = 2
 
@@ -30,6 +32,11 @@ def print_report(report: BestReport, best: ProgramRecord, show_code: bool) -> No
         values = [_cell(row.metrics.get(key)) for key in extra]
         table.add_row(name, row.status, fmt_score(row.score), *values)
     console.print(table)
+    for row in report.rows:
+        if status_of(row.status).fault is Fault.TRUSTED:  # not the program's doing: say why
+            console.print(f"[red]{escape(row.name)}: {row.status}[/]\n"
+                          f"{escape(row.feedback.strip()[-1500:])}",
+                          markup=True, highlight=False)
 
 
 def _cell(value: object) -> str:

@@ -121,7 +121,7 @@ def _drive(campaign: Campaign) -> None:
                           f"`adrs resume {campaign.run_id}`")
             raise typer.Exit(143 if terminated else 130) from None
     console.print(f"stopped: {reason}")
-    if campaign.proposer.uses_prompt:  # an LLM campaign: what it cost and what it bought
+    if campaign.config.llm.ensemble():  # an LLM campaign: what it cost and what it bought
         from adrs.cli.spend import print_spend
         from adrs.spend import spend_summary
 

@@ -4,7 +4,8 @@ SQLite URLs (the default, one file per run) are read with the standard library's
 read-only mode, so ``adrs runs / best / show / lineage`` never import SQLAlchemy (0.3-0.4 s on a
 2-core machine); any other URL (e.g. PostgreSQL) goes through SQLAlchemy Core with the same SQL.
 Rows come back as plain records. This module never writes; the campaign driver (``adrs.db.store``)
-owns the schema (``adrs.db.models``) and all writes. Also resolves where a run's database lives.
+owns the schema (``adrs.db.models``) and all writes; ``adrs.db.engine`` opens connections.
+Also resolves where a run's database lives.
 """
 
 from __future__ import annotations
@@ -18,23 +19,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from adrs.db.paths import DB_FILE, SQLITE_PREFIX, run_dirs, sqlite_url
 from adrs.errors import DatabaseError
+from adrs.status import Status
 
-DB_FILE = "adrs.sqlite"
-_SQLITE_PREFIX = "sqlite:///"
-
-
-def sqlite_url(runs_dir: Path, run_id: str) -> str:
-    return f"{_SQLITE_PREFIX}{(runs_dir / run_id / DB_FILE).resolve()}"
-
-
-def run_dirs(runs_dir: Path) -> list[Path]:
-    """Run folders holding a database, newest first."""
-    if not runs_dir.is_dir():
-        return []
-    found = [p for p in runs_dir.iterdir() if (p / DB_FILE).is_file()]
-    return sorted(found, key=lambda p: (p / DB_FILE).stat().st_mtime, reverse=True)
-
+__all__ = ["DB_FILE", "Reader", "open_reader", "run_dirs", "sqlite_url"]
 
 class Reader:
     """Runs SELECT statements (named ``:param`` style) against one database URL."""
@@ -44,8 +33,8 @@ class Reader:
         self.url = url
         self._sqlite: sqlite3.Connection | None = None
         self._engine: Any = None
-        if url.startswith(_SQLITE_PREFIX) and "?" not in url and not core:
-            path = Path(url[len(_SQLITE_PREFIX):])
+        if url.startswith(SQLITE_PREFIX) and "?" not in url and not core:
+            path = Path(url[len(SQLITE_PREFIX):])
             if not path.is_file():
                 raise DatabaseError(f"cannot open database {url!r}: no such file")
             try:
@@ -54,7 +43,7 @@ class Reader:
             except sqlite3.Error as err:
                 raise DatabaseError(f"cannot open database {url!r}: {err}") from err
         else:
-            from adrs.db.store import open_engine
+            from adrs.db.engine import open_engine
 
             self._engine = open_engine(url, create=False)
 
@@ -146,6 +135,7 @@ class EvaluationRecord:
     status: str
     score: float | None
     metrics: dict[str, Any]
+    feedback: str = ""
 
 
 @dataclass(frozen=True)
@@ -206,8 +196,8 @@ def get_program(reader: Reader, program_id: int, run_id: str | None = None) -> P
 def best_program(reader: Reader, run: RunRecord) -> ProgramRecord | None:
     """The run's best correct program (the earliest among equal scores)."""
     order = "ASC" if run.direction == "minimize" else "DESC"
-    found = reader.rows(f"SELECT {_PROGRAM_COLUMNS} FROM program WHERE run_id = :run AND status = 'ok' "
-                        f"ORDER BY score {order}, seq LIMIT 1", run=run.id)
+    found = reader.rows(f"SELECT {_PROGRAM_COLUMNS} FROM program WHERE run_id = :run "
+                        f"AND status = '{Status.OK}' ORDER BY score {order}, seq LIMIT 1", run=run.id)
     return _record(ProgramRecord, found[0], ("metrics",)) if found else None
 
 
@@ -228,7 +218,7 @@ def evaluations(reader: Reader, run_id: str, split: str) -> list[EvaluationRecor
 def summarize_run(reader: Reader, run: RunRecord) -> RunSummary:
     best = best_program(reader, run)
     counts = reader.rows("SELECT COUNT(*) AS programs, "
-                         "COALESCE(SUM(CASE WHEN status = 'ok' THEN 1 ELSE 0 END), 0) AS valid "
+                         f"COALESCE(SUM(CASE WHEN status = '{Status.OK}' THEN 1 ELSE 0 END), 0) AS valid "
                          "FROM program WHERE run_id = :run", run=run.id)[0]
     cost = reader.rows("SELECT COALESCE(SUM(cost_usd), 0.0) AS cost FROM llm_call WHERE run_id = :run",
                        run=run.id)[0]["cost"]

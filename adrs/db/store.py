@@ -1,74 +1,31 @@
-"""The campaign driver's side of the lineage database: engine, ORM queries and writes.
+"""The campaign driver's side of the lineage database: the only writer of runs, programs,
+evaluations and LLM calls.
 
 By default each run has its own SQLite file ``<runs_dir>/<run-id>/adrs.sqlite`` (WAL mode); any
-SQLAlchemy URL can hold many runs instead. Sessions are opened by callers, not here. Browsing
-commands read through ``adrs.db.reader`` (no SQLAlchemy import for SQLite) and never write.
+SQLAlchemy URL can hold many runs instead. ``create_run`` / ``reopen_run`` start a session of a
+run; ``RunStore`` is the loop's one session (programs as ProgramView values in, Outcome values
+out); ``add_evaluations`` stores validation/holdout scores. Browsing commands read through
+``adrs.db.reader`` (no SQLAlchemy import for SQLite) and never write.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, select
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from adrs.db.models import Base, Evaluation, Program
-from adrs.db.reader import DB_FILE, run_dirs, sqlite_url
+from adrs.db.engine import open_engine
+from adrs.db.models import Evaluation, LLMCall, Program, Run
+from adrs.db.paths import DB_FILE, run_dirs, sqlite_url
 from adrs.errors import DatabaseError
 from adrs.program import ProgramView
 
-__all__ = ["DatabaseError", "DB_FILE", "run_dirs", "sqlite_url"]
+if TYPE_CHECKING:
+    from adrs.outcome import Outcome
 
-
-def open_engine(url: str, create: bool = True) -> Engine:
-    """Connect (and create tables if ``create``); unreachable or malformed URLs raise DatabaseError."""
-    try:
-        engine = create_engine(url)
-    except (ArgumentError, ImportError, ValueError) as err:
-        raise DatabaseError(f"invalid database URL {url!r}: {err}") from err
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
-    try:
-        if create:
-            Base.metadata.create_all(engine)
-            _add_missing_columns(engine)
-        else:
-            with engine.connect():
-                pass
-    except OperationalError as err:
-        raise DatabaseError(f"cannot open database {url!r}: {err.orig}") from err
-    return engine
-
-
-def _add_missing_columns(engine: Engine) -> None:
-    """Add columns that newer versions of ``adrs.db.models`` define to tables of an older database
-    (e.g. the llm_call accounting columns), with their scalar defaults, so old runs can resume."""
-    from sqlalchemy import inspect, text
-
-    inspector = inspect(engine)
-    with engine.begin() as connection:
-        for table in Base.metadata.sorted_tables:
-            present = {c["name"] for c in inspector.get_columns(table.name)}
-            for column in table.columns:
-                default = column.default.arg if column.default is not None else None
-                if column.name in present or callable(default) or (default is None
-                                                                   and not column.nullable):
-                    continue  # present, or no constant to fill existing rows with
-                literal = ("NULL" if default is None else str(int(default)) if isinstance(default, bool)
-                           else "'" + default.replace("'", "''") + "'" if isinstance(default, str)
-                           else repr(default))
-                kind = column.type.compile(dialect=engine.dialect)
-                connection.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind} '
-                                        f"DEFAULT {literal}"))
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
+__all__ = ["DB_FILE", "DatabaseError", "RunStore", "open_engine", "run_dirs", "sqlite_url"]
 
 
 def view(row: Program) -> ProgramView:
@@ -88,8 +45,8 @@ def evaluations(session: Session, run_id: str, split: str) -> list[Evaluation]:
     return list(session.scalars(query.order_by(Evaluation.id)))
 
 
-def add_evaluations(session: Session, run_id: str, split: str, results: dict[str, Any],
-                    best_id: int) -> None:
+def add_evaluations(session: Session, run_id: str, split: str, results: Mapping[str, Any],
+                    best_id: int | None = None) -> None:
     """Store EvalResults on ``split`` keyed by baseline name, or "best" for program ``best_id``."""
     for name, r in results.items():
         session.add(Evaluation(run_id=run_id, program_id=best_id if name == "best" else None,
@@ -97,3 +54,103 @@ def add_evaluations(session: Session, run_id: str, split: str, results: dict[str
                                status=r.status, score=r.score, metrics=dict(r.metrics),
                                feedback=r.feedback, runtime_s=r.runtime_s))
     session.commit()
+
+
+def create_run(engine: Engine, run_id: str, values: Mapping[str, Any]) -> None:
+    """Add the run row (``values``: the Run columns: problem, config, seed, ...)."""
+    with Session(engine) as session:
+        session.add(Run(id=run_id, **values))
+        session.commit()
+
+
+def reopen_run(engine: Engine, run_id: str, values: Mapping[str, Any]) -> None:
+    """Mark a stored run as running again with the new column ``values`` (config, isolation)."""
+    with Session(engine) as session:
+        run = session.get(Run, run_id)
+        if run is None:
+            raise DatabaseError(f"no run {run_id} in {engine.url}")
+        run.status, run.stop_reason = "running", ""
+        for name, value in values.items():
+            setattr(run, name, value)
+        session.commit()
+
+
+class RunStore:
+    """One run's session for the loop: reads its state once, then writes one row per outcome."""
+
+    def __init__(self, engine: Engine, run_id: str) -> None:
+        self.session, self.run_id = Session(engine), run_id
+
+    def close(self) -> None:
+        self.session.close()
+
+    def programs(self) -> list[ProgramView]:
+        return program_views(self.session, self.run_id)
+
+    def spent(self) -> tuple[float, float]:
+        """(elapsed seconds of earlier sessions, dollars spent on LLM calls so far)."""
+        run = self._run()
+        cost = sum(self.session.scalars(select(LLMCall.cost_usd)
+                                        .where(LLMCall.run_id == self.run_id)))
+        return run.elapsed_s, cost
+
+    def llm_history(self) -> list[tuple[LLMCall, Program | None, Program | None]]:
+        """Every stored LLM call (in call order) with the program made for it and its parent."""
+        programs = {p.seq: p for p in self.session.scalars(
+            select(Program).where(Program.run_id == self.run_id))}
+        by_id = {p.id: p for p in programs.values()}
+        calls = self.session.scalars(select(LLMCall).where(LLMCall.run_id == self.run_id)
+                                     .order_by(LLMCall.id))
+        history = []
+        for call in calls:
+            child = programs.get(call.seq)
+            parent = by_id.get(child.parent_id) if child and child.parent_id is not None else None
+            history.append((call, child, parent))
+        return history
+
+    def baseline_scores(self, split: str) -> dict[str, float | None]:
+        return {e.baseline: e.score for e in evaluations(self.session, self.run_id, split)
+                if e.baseline}
+
+    def add_baselines(self, split: str, results: Mapping[str, Any]) -> None:
+        add_evaluations(self.session, self.run_id, split, results)
+
+    def add_outcome(self, outcome: Outcome, elapsed_s: float) -> ProgramView:
+        """Store the outcome as a program row (and its LLM calls); return the program's view."""
+        plan, proposal, result = outcome.plan, outcome.proposal, outcome.result
+        parent = plan.parent
+        row = Program(
+            run_id=self.run_id, seq=plan.seq, parent_id=parent.id if parent else None,
+            island=plan.island, generation=parent.generation + 1 if parent else 0, kind=plan.kind,
+            code=outcome.code, diff=outcome.candidate.diff if outcome.candidate else "",
+            status=result.status, score=result.score, metrics=dict(result.metrics),
+            private_metrics=dict(result.private_metrics), feedback=result.feedback,
+            proposer=proposal.proposer if proposal else "seed",
+            model=proposal.model if proposal else None, note=outcome.note,
+            prompt=proposal.prompt if proposal else "", propose_s=outcome.propose_s,
+            eval_s=outcome.eval_s, runtime_s=result.runtime_s)
+        self.session.add(row)
+        for usage in proposal.calls if proposal else ():
+            self.session.add(LLMCall(
+                run_id=self.run_id, seq=plan.seq, model=usage.model,
+                prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
+                cost_usd=usage.cost_usd, latency_s=usage.latency_s, error=usage.error,
+                kind=plan.kind, choice=usage.choice, finish_reason=usage.finish_reason,
+                attempts=usage.attempts, cached=usage.cached))
+        self._run().elapsed_s = elapsed_s
+        self.session.commit()
+        return view(row)
+
+    def finish(self, status: str, reason: str, elapsed_s: float) -> None:
+        """Record how this session ended (anything not committed is dropped first)."""
+        self.session.rollback()
+        run = self.session.get(Run, self.run_id)
+        if run is not None:
+            run.status, run.stop_reason, run.elapsed_s = status, reason, elapsed_s
+            self.session.commit()
+
+    def _run(self) -> Run:
+        run = self.session.get(Run, self.run_id)
+        if run is None:
+            raise DatabaseError(f"no run {self.run_id}")
+        return run

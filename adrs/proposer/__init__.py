@@ -6,13 +6,15 @@ mutator). Both satisfy the small ``Proposer`` protocol below; the loop does not 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from adrs.config import LLMConfig
+from adrs.config import LLMConfig, PromptConfig
 
 if TYPE_CHECKING:  # importing adrs.prompt loads jinja2; browsing commands do not need it
-    from adrs.prompt import Prompt
+    from adrs.prompt import ProblemContext, Prompt
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class Proposal:
     calls: tuple[Usage, ...] = ()  # every LLM call made for it (failed ones on other models first)
     note: str = ""  # short description (mutator: which edits it made)
     truncated: bool = False  # the reply was cut off (finish_reason=length); adrs.patch rejects it
+    prompt: str = ""  # the rendered prompt that was sent (stored with the program)
 
     @property
     def usage(self) -> Usage | None:
@@ -48,38 +51,72 @@ class Proposal:
 
 
 class Proposer(Protocol):
-    """What the loop calls. LLM proposers also have ``observe(model, improved)`` (the outcome of a
-    child, for the bandit) and ``prompt_budget()`` (the prompt size limit, or None)."""
+    """Everything the loop asks of a proposer (it never probes for more).
+
+    ``templates``: the prompt templates the planner draws from, with weights (empty: the proposer
+    makes one kind of change itself, "mutation", and no template is drawn). ``concurrency``:
+    proposals it can work on while the evaluators are busy (0 for an instant proposer).
+    ``propose`` receives the planned, unrendered Prompt; a proposer that sends text renders it
+    (and records it in ``Proposal.prompt``). ``observe`` hears whether the child of a model's reply
+    beat its parent; ``restore`` replays one stored call when a run resumes.
+    """
 
     name: str
-    uses_prompt: bool  # False: the loop skips rendering messages (the mutator reads code, not text)
+    templates: Mapping[str, float]
+    concurrency: int
 
     async def propose(self, prompt: Prompt) -> Proposal: ...
+
+    def observe(self, model: str, improved: bool) -> None: ...
+
+    def restore(self, model: str, cost_usd: float, failed: bool, improved: bool | None) -> None: ...
+
+
+class BaseProposer:
+    """Defaults for a proposer that learns nothing from outcomes and uses no templates."""
+
+    name = "proposer"
+    templates: Mapping[str, float] = MappingProxyType({})
+    concurrency = 0
+
+    def observe(self, model: str, improved: bool) -> None:
+        """Nothing to learn."""
+
+    def restore(self, model: str, cost_usd: float, failed: bool, improved: bool | None) -> None:
+        """Nothing to replay."""
 
 
 class ProposalError(RuntimeError):
     """The proposer could not produce a proposal (e.g. the LLM call failed after retries).
 
-    ``calls`` carries the accounting of the failed call(s), so the loop can still record them.
+    ``calls`` carries the accounting of the failed call(s), so the loop can still record them;
+    ``feedback`` is what is stored with the failed candidate.
     """
 
     def __init__(self, message: str, usage: Usage | None = None,
                  calls: tuple[Usage, ...] = ()) -> None:
         super().__init__(message)
         self.calls = tuple(calls) or ((usage,) if usage is not None else ())
+        self.prompt = ""  # the rendered prompt, if one was sent
+
+    @property
+    def feedback(self) -> str:
+        return f"the proposer failed: {self}"
 
     @property
     def usage(self) -> Usage | None:
         return self.calls[-1] if self.calls else None
 
 
-def make_proposer(llm: LLMConfig, vocabulary: dict[str, Any]) -> Proposer:
-    """The LLM proposer when a model (or an ensemble) is configured, else the offline mutator."""
+def make_proposer(llm: LLMConfig, vocabulary: dict[str, Any], prompt: PromptConfig | None = None,
+                  problem: ProblemContext | None = None) -> Proposer:
+    """The LLM proposer when a model (or an ensemble) is configured, else the offline mutator.
+    The LLM proposer renders ``prompt``'s templates about ``problem`` (both checked here)."""
     if llm.ensemble():
         from adrs.proposer.llm import LLMProposer, check_llm_environment
 
         check_llm_environment(llm)
-        return LLMProposer(llm)
+        return LLMProposer(llm, prompt=prompt, problem=problem)
     from adrs.proposer.mutator import MutatorProposer
 
     return MutatorProposer(vocabulary)

@@ -26,14 +26,20 @@ import os
 import random
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
-from adrs.config import ConfigError, LLMConfig, ModelConfig
-from adrs.prompt import Prompt
+from adrs.config import ConfigError, LLMConfig, ModelConfig, PromptConfig
+from adrs.errors import CampaignError
+from adrs.plan import SEED_SEQ
+from adrs.program import ProgramView
+from adrs.prompt import ProblemContext, Prompt, check_templates, render_prompt
 from adrs.proposer import Proposal, ProposalError, Usage
 from adrs.proposer.breaker import CircuitBreaker
 from adrs.proposer.cache import CachedReply, ResponseCache, cache_key
-from adrs.proposer.context import PromptBudget
+from adrs.proposer.context import PromptBudget, PromptTooLong, fit_prompt
 from adrs.proposer.cost import call_cost
 from adrs.proposer.ensemble import Ensemble
 
@@ -58,6 +64,14 @@ def load_litellm() -> Any:
     return litellm
 
 
+class PromptNotSent(ProposalError):
+    """The prompt does not fit the model's context window even without inspirations."""
+
+    @property
+    def feedback(self) -> str:
+        return f"not sent: {self}"
+
+
 class _ModelFailed(Exception):
     """One model could not answer this proposal (after its retries, or its breaker opened)."""
 
@@ -66,16 +80,24 @@ class LLMProposer:
     """Proposer backed by ``litellm.acompletion`` over an ensemble; see the module docstring."""
 
     name = "llm"
-    uses_prompt = True
 
-    def __init__(self, config: LLMConfig, *, backoff_s: float = 1.0,
+    def __init__(self, config: LLMConfig, *, prompt: PromptConfig | None = None,
+                 problem: ProblemContext | None = None, backoff_s: float = 1.0,
                  rng: random.Random | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
+        """``prompt`` (templates, their weights and folder; checked here) and ``problem`` are what
+        unrendered prompts are rendered with; prompts that come rendered are sent as they are."""
         models = config.ensemble()
         if not models:
             raise ConfigError("llm.model: no model given; without a model adrs uses the built-in "
                               "offline mutator")
         self.config = config
+        self.prompt_config = prompt or PromptConfig()
+        if prompt is not None:
+            check_templates(prompt.templates, prompt.template_dir)
+        self.problem = problem
+        self.templates = MappingProxyType(dict(self.prompt_config.templates))
+        self.concurrency = config.concurrency
         self.models: tuple[ModelConfig, ...] = models
         self.backoff_s = backoff_s  # first retry waits about this long, then doubles
         self._rng = rng or random.Random()  # jitter only; model draws use the prompt's seed
@@ -91,12 +113,40 @@ class LLMProposer:
         self._budget_known = False
 
     async def propose(self, prompt: Prompt) -> Proposal:
-        """Ask a model; return its reply, or raise ProposalError when no model could answer."""
+        """Render the prompt if needed and ask a model; return its reply, or raise ProposalError
+        when no model could answer (or the prompt cannot fit the model: PromptNotSent)."""
+        if not prompt.messages and self.problem is not None:
+            prompt = self.render(prompt)
         if not prompt.messages:
             raise ProposalError("the prompt has no messages to send",
                                 Usage(model=self.models[0].model, error="empty prompt"))
         async with self._limit():
-            return await self._propose(prompt)
+            try:
+                proposal = await self._propose(prompt)
+            except ProposalError as err:
+                err.prompt = prompt.text
+                raise
+        return replace(proposal, prompt=prompt.text)
+
+    def render(self, prompt: Prompt) -> Prompt:
+        """``prompt`` rendered with the templates, inspirations and feedback trimmed to fit the
+        smallest context window of the ensemble. Raises PromptNotSent when even the bare parent
+        does not fit, or CampaignError when that parent is the seed (nothing could ever fit)."""
+        assert self.problem is not None
+        template_dir = self.prompt_config.template_dir
+        problem = self.problem
+
+        def render(kept: tuple[ProgramView, ...], feedback_limit: int) -> Prompt:
+            return render_prompt(prompt.template, problem, prompt.parent, kept, seed=prompt.seed,
+                                 template_dir=Path(template_dir) if template_dir else None,
+                                 second=prompt.second, feedback_limit=feedback_limit)
+
+        try:
+            return fit_prompt(render, prompt.inspirations, self.prompt_budget())
+        except PromptTooLong as err:
+            if prompt.parent.seq == SEED_SEQ:
+                raise CampaignError(f"the seed program is too long for the model: {err}") from None
+            raise PromptNotSent(str(err)) from None
 
     def observe(self, model: str, improved: bool) -> None:
         """The outcome of a child of ``model``'s reply (for the bandit)."""

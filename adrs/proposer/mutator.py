@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from adrs.program import EVOLVE_END, EVOLVE_START
 from adrs.prompt import Prompt
-from adrs.proposer import Proposal, ProposalError
+from adrs.proposer import BaseProposer, Proposal, ProposalError
 from adrs.proposer.ast_ops import Sites, Vocabulary, collect_sites, same_tree
 from adrs.proposer.edits import Context, Donor, apply_random_edit
 from adrs.proposer.names import module_names, undefined_names
@@ -214,11 +214,11 @@ def is_valid(code: str, trees: list[ast.Module], known: frozenset[str]) -> bool:
     return not any(undefined_names(t, known) for t in trees)
 
 
-class MutatorProposer:
-    """Offline proposer: 1-3 seeded AST edits inside the EVOLVE-BLOCKs of the parent."""
+class MutatorProposer(BaseProposer):
+    """Offline proposer: 1-3 seeded AST edits inside the EVOLVE-BLOCKs of the parent (no templates,
+    nothing to learn from outcomes: the ``BaseProposer`` defaults)."""
 
     name = "mutator"
-    uses_prompt = False
 
     def __init__(self, vocabulary: dict | None = None, *, max_attempts: int = 20) -> None:
         self.vocabulary = Vocabulary.from_dict(vocabulary)

@@ -107,10 +107,10 @@ def test_failing_seed_stops_with_a_clear_error(runs_dir: Path, tmp_path: Path) -
 
 
 def test_a_crashing_proposer_is_recorded_and_the_campaign_goes_on(runs_dir: Path) -> None:
-    from adrs.proposer import Proposal
+    from adrs.proposer import BaseProposer, Proposal
 
-    class Flaky:
-        name, uses_prompt = "flaky", False
+    class Flaky(BaseProposer):
+        name = "flaky"
 
         def __init__(self) -> None:
             self.calls = 0

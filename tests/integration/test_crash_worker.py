@@ -22,7 +22,8 @@ from adrs.campaign import new_campaign
 from adrs.config import load_run_config
 from adrs.db.models import Program, Run
 from adrs.errors import CampaignError
-from adrs.evolve import _ray_task, _result_of, evolve
+from adrs.evolve import evolve
+from adrs.executor import RayExecutor, evaluate_all
 from adrs.sandbox import Limits
 from tests.conftest import REPO
 from tests.processes import processes_with_arg
@@ -50,8 +51,7 @@ def kill_tokens(control: Path, n: int) -> None:
 
 
 def evaluate_on_ray(problem: Path, code: str):
-    ray, remote = _ray_task()
-    return _result_of(ray, remote.remote(code, str(problem), "train", LIMITS))
+    return evaluate_all(RayExecutor(str(problem), LIMITS), {"one": (code, "train")})["one"]
 
 
 def test_worker_killed_once_is_retried(ray_session, crashy) -> None:

@@ -129,7 +129,7 @@ def changed_lines(a: str, b: str) -> int:
 
 def test_propose_returns_a_labelled_rewrite(seed_code, vocabulary):
     mutator = MutatorProposer(vocabulary)
-    assert mutator.name == "mutator" and mutator.uses_prompt is False
+    assert mutator.name == "mutator" and not mutator.templates and mutator.concurrency == 0
     proposal = asyncio.run(mutator.propose(prompt(seed_code, 3)))
     assert proposal.kind == "rewrite" and proposal.proposer == "mutator"
     assert proposal.note and proposal.text != seed_code

@@ -1,0 +1,88 @@
+"""The driver's in-memory view of a run while the loop runs, and the Progress values it reports.
+
+``LoopState`` mirrors the run's programs (loaded from the database on resume, then one ProgramView
+per recorded outcome), the candidates finished, the time and dollars spent, and the evaluator
+errors of this session. It decides which programs candidate ``seq`` may see (those at least
+``window`` candidates older, so the lineage does not depend on completion order) and whether they
+are all finished. It does no I/O and renders nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from adrs.outcome import Outcome
+from adrs.plan import SEED_SEQ
+from adrs.program import ProgramView
+from adrs.status import Fault, Status
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int  # candidates finished (seed excluded)
+    budget: int
+    valid: int
+    best_score: float | None
+    baselines: dict[str, float | None]  # train scores of the problem's compare_with baselines
+    elapsed_s: float
+    cost_usd: float
+    in_flight: int
+    session_done: int = 0  # finished in this session (for the ETA)
+    session_s: float = 0.0
+
+    @property
+    def eta_s(self) -> float | None:
+        if self.session_done == 0:
+            return None
+        return (self.budget - self.done) * self.session_s / self.session_done
+
+
+class LoopState:
+    def __init__(self, programs: list[ProgramView], elapsed_s: float, cost_usd: float) -> None:
+        self.programs = programs  # in the order they were recorded
+        self.done = {p.seq for p in programs}
+        self.elapsed_base, self.cost_usd = elapsed_s, cost_usd
+        self.started = time.perf_counter()
+        self.session_done = 0
+        self.trusted_errors = 0  # failures of trusted code or infrastructure in this session
+
+    def elapsed_s(self) -> float:
+        return self.elapsed_base + time.perf_counter() - self.started
+
+    def visible(self, seq: int, window: int) -> list[ProgramView]:
+        horizon = max(SEED_SEQ, seq - window)
+        return [p for p in self.programs if p.seq <= horizon]
+
+    def can_propose(self, seq: int, window: int) -> bool:
+        if seq == SEED_SEQ:
+            return True
+        horizon = max(SEED_SEQ, seq - window)
+        return all(s in self.done for s in range(horizon + 1))
+
+    def seed_program(self) -> ProgramView | None:
+        return next((p for p in self.programs if p.seq == SEED_SEQ), None)
+
+    def add(self, program: ProgramView, outcome: Outcome) -> None:
+        """Count a recorded outcome (``program`` is its stored row)."""
+        self.programs.append(program)
+        self.done.add(program.seq)
+        self.session_done += program.seq != SEED_SEQ
+        self.trusted_errors += outcome.status.fault is Fault.TRUSTED
+        if outcome.proposal is not None:
+            self.cost_usd += sum(usage.cost_usd for usage in outcome.proposal.calls)
+
+    def progress(self, budget: int, better: Callable[[float | None, float | None], bool],
+                 baselines: dict[str, float | None], in_flight: int) -> Progress:
+        """A Progress snapshot; ``better(score, best)`` says whether a score beats the best."""
+        candidates = [p for p in self.programs if p.seq != SEED_SEQ]
+        best = None
+        for p in self.programs:
+            if p.status == Status.OK and better(p.score, best):
+                best = p.score
+        return Progress(done=len(candidates), budget=budget,
+                        valid=sum(p.status == Status.OK for p in candidates), best_score=best,
+                        baselines=baselines, elapsed_s=self.elapsed_s(), cost_usd=self.cost_usd,
+                        in_flight=in_flight, session_done=self.session_done,
+                        session_s=time.perf_counter() - self.started)

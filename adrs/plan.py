@@ -1,0 +1,81 @@
+"""Planning one candidate: a frozen Plan (who is the parent, which kind of change, with what).
+
+``IslandPlanner`` is the default population strategy: island selection (``adrs.selection``), then,
+for proposers that are asked with prompt templates, the template draw with its fallbacks: "fix"
+takes a recent failed program of the island as the parent (else "diff"), "crossover" a second
+parent (else "diff"). Everything is drawn from the candidate's own RNG, seeded by the run's seed and
+``seq``, in a fixed order, so the same visible programs always give the same plan. A different
+population strategy (e.g. MAP-Elites) is another ``Planner``. Pure: no I/O, no proposer calls.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from adrs.config import EvolutionConfig
+from adrs.program import ProgramView
+from adrs.selection import Fitness, recent_failure, select, select_mate
+
+if TYPE_CHECKING:
+    from adrs.prompt import Prompt
+
+SEED_SEQ = 0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What candidate ``seq`` is made from. The seed's plan has no parent."""
+
+    seq: int
+    island: int
+    kind: str  # "seed", "mutation" (no templates) or a template: "diff", "rewrite", "fix", ...
+    parent: ProgramView | None
+    mate: ProgramView | None = None  # the second parent of a crossover
+    inspirations: tuple[ProgramView, ...] = ()
+    seed: int = 0  # the proposer's per-candidate seed
+
+    def prompt(self) -> Prompt:
+        """The (unrendered) prompt a proposer receives for this plan."""
+        from adrs.prompt import Prompt
+
+        assert self.parent is not None, "the seed is not proposed"
+        return Prompt(self.kind, self.parent, self.inspirations, seed=self.seed, second=self.mate)
+
+
+SEED_PLAN = Plan(seq=SEED_SEQ, island=0, kind="seed", parent=None)
+
+
+class Planner(Protocol):
+    """A population strategy: the plan of candidate ``seq`` from the programs it may see."""
+
+    def plan(self, visible: Sequence[ProgramView], seq: int) -> Plan: ...
+
+
+class IslandPlanner:
+    """Islands, tournaments and inspirations (``adrs.selection``), plus the template draw."""
+
+    def __init__(self, evolution: EvolutionConfig, fitness: Fitness,
+                 templates: Mapping[str, float]) -> None:
+        self.evolution, self.fitness, self.templates = evolution, fitness, dict(templates)
+
+    def plan(self, visible: Sequence[ProgramView], seq: int) -> Plan:
+        rng = random.Random(f"{self.evolution.seed}:{seq}")
+        chosen = select(visible, seq, rng, self.evolution, self.fitness)
+        parent, mate, inspirations = chosen.parent, None, chosen.inspirations
+        kind = choose_template(rng, self.templates) if self.templates else "mutation"
+        if kind == "fix":
+            failed = recent_failure([p for p in visible if p.island == chosen.island], rng)
+            parent, kind = (failed, "fix") if failed else (parent, "diff")
+        elif kind == "crossover":
+            mate = select_mate(chosen.pool, parent, rng, self.evolution.tournament_size, self.fitness)
+            kind = "crossover" if mate else "diff"
+            inspirations = tuple(p for p in inspirations if mate is None or p.id != mate.id)
+        return Plan(seq, chosen.island, kind, parent, mate, inspirations, seed=rng.getrandbits(32))
+
+
+def choose_template(rng: random.Random, weights: Mapping[str, float]) -> str:
+    names = sorted(weights)
+    return rng.choices(names, weights=[weights[n] for n in names])[0]

@@ -19,7 +19,8 @@ from adrs.db.reader import get_run, locate_run, open_reader
 from adrs.evolve import Campaign, with_budget
 from adrs.problem import ProblemSpec, load_problem
 from adrs.prompt import ProblemContext
-from adrs.proposer import Proposer, make_proposer
+from adrs.proposer import Proposer
+from adrs.proposer.factory import make_proposer
 from adrs.sandbox import isolation_level
 
 

@@ -1,7 +1,8 @@
 """Proposers turn a Prompt into a Proposal: the text of a changed program.
 
 Two implementations: ``llm`` (litellm, any provider) and ``mutator`` (the built-in offline program
-mutator). Both satisfy the small ``Proposer`` protocol below; the loop does not know which it has.
+mutator). Both satisfy the ``Proposer`` protocol below; the loop does not know which it has
+(``adrs.proposer.factory.make_proposer`` picks one from the config).
 """
 
 from __future__ import annotations
@@ -9,12 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, Protocol
-
-from adrs.config import LLMConfig, PromptConfig
+from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:  # importing adrs.prompt loads jinja2; browsing commands do not need it
-    from adrs.prompt import ProblemContext, Prompt
+    from adrs.prompt import Prompt
 
 
 @dataclass(frozen=True)
@@ -106,17 +105,3 @@ class ProposalError(RuntimeError):
     @property
     def usage(self) -> Usage | None:
         return self.calls[-1] if self.calls else None
-
-
-def make_proposer(llm: LLMConfig, vocabulary: dict[str, Any], prompt: PromptConfig | None = None,
-                  problem: ProblemContext | None = None) -> Proposer:
-    """The LLM proposer when a model (or an ensemble) is configured, else the offline mutator.
-    The LLM proposer renders ``prompt``'s templates about ``problem`` (both checked here)."""
-    if llm.ensemble():
-        from adrs.proposer.llm import LLMProposer, check_llm_environment
-
-        check_llm_environment(llm)
-        return LLMProposer(llm, prompt=prompt, problem=problem)
-    from adrs.proposer.mutator import MutatorProposer
-
-    return MutatorProposer(vocabulary)

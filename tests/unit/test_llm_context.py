@@ -66,3 +66,28 @@ def test_budget_from_litellm_context_windows_and_user_values():
                                  ModelConfig("openai/local", context_tokens=8192)), max_tokens=1000)
     smallest = LLMProposer(ensemble).prompt_budget()
     assert (smallest.model, smallest.max_prompt_tokens) == ("openai/local", 7192)
+
+
+def test_the_llm_proposer_renders_fits_and_refuses_what_cannot_fit():
+    import asyncio
+
+    from adrs.config import PromptConfig
+    from adrs.errors import CampaignError
+    from adrs.prompt import Prompt
+    from adrs.proposer.llm import PromptNotSent
+
+    def proposer(window: int) -> LLMProposer:
+        config = LLMConfig(model="openai/local", context_tokens=window, max_tokens=100)
+        return LLMProposer(config, prompt=PromptConfig(), problem=PROBLEM)
+
+    planned = Prompt("diff", PARENT, INSPIRATIONS, seed=3)
+    fitted = proposer(100_000).render(planned)
+    assert fitted.messages and fitted.inspirations == INSPIRATIONS and fitted.seed == 3
+    trimmed = proposer(1400).render(planned)  # ~1000 prompt tokens: inspirations go first
+    assert len(trimmed.inspirations) < len(INSPIRATIONS) and "solve" in trimmed.text
+    with pytest.raises(PromptNotSent) as info:
+        asyncio.run(proposer(150).propose(planned))
+    assert info.value.feedback.startswith("not sent: ") and not info.value.calls
+    seed = Prompt("diff", ProgramView(id=1, code=CODE, status="ok", score=2.0, seq=0), (), seed=1)
+    with pytest.raises(CampaignError, match="seed program is too long"):
+        proposer(150).render(seed)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from adrs.cli import author, bench, browse, run, spend
+from adrs.cli import author, bench, browse, run, spend, ui
 
 app = typer.Typer(
     name="adrs",
@@ -18,6 +18,7 @@ app.add_typer(browse.app)
 app.add_typer(bench.app)
 app.add_typer(spend.app)
 app.add_typer(author.app)
+app.add_typer(ui.app)
 
 if __name__ == "__main__":
     app()

@@ -24,6 +24,10 @@ def test_wheel_contains_builtin_problems_evaluators_and_prompts(tmp_path: Path) 
         "adrs/_builtin/prompts/system.j2",
         "adrs/_builtin/prompts/diff.j2",
         "adrs/_harness.py",
+        "adrs/ui/static/charts.js",
+        "adrs/ui/static/lineage.js",
+        "adrs/ui/static/app.css",
+        "adrs/ui/templates/program.html",
     }
     assert expected <= names, sorted(expected - names)
     assert not any(name.startswith(("tests/", "runs/")) for name in names)

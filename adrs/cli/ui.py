@@ -6,6 +6,7 @@ imports neither ray, litellm nor (for SQLite runs) SQLAlchemy.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -42,6 +43,7 @@ def ui(
     if token:
         console.print(f"[bold]{host} is not loopback:[/] anyone who can reach it needs this token")
     console.print(f"open {server.url()}", soft_wrap=True)
+    threading.Thread(target=_warm_up, daemon=True).start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -49,6 +51,13 @@ def ui(
     finally:
         server.server_close()
         catalog.close()
+
+
+def _warm_up() -> None:
+    """Import the highlighter while the user opens the browser (the first program page is faster)."""
+    from adrs.ui.highlight import highlight_python
+
+    highlight_python("x = 1\n")
 
 
 @app.command()

@@ -27,6 +27,7 @@ def open_engine(url: str, create: bool = True) -> Engine:
         if create:
             Base.metadata.create_all(engine)
             _add_missing_columns(engine)
+            _add_missing_indexes(engine)
         else:
             with engine.connect():
                 pass
@@ -55,6 +56,13 @@ def _add_missing_columns(engine: Engine) -> None:
                 kind = column.type.compile(dialect=engine.dialect)
                 connection.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind} '
                                         f"DEFAULT {literal}"))
+
+
+def _add_missing_indexes(engine: Engine) -> None:
+    """Create indexes that newer models define on tables of an older database (e.g. a resumed run)."""
+    for table in Base.metadata.sorted_tables:
+        for index in table.indexes:
+            index.create(engine, checkfirst=True)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

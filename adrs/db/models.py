@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -45,7 +45,12 @@ class Run(Base):
 
 class Program(Base):
     __tablename__ = "program"
-    __table_args__ = (UniqueConstraint("run_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("run_id", "seq"),
+        # Covers the browsing queries (counts, best, curves, one node's children) so they never read
+        # the large code/prompt columns: a 20,000-program SQLite run answers in milliseconds.
+        Index("ix_program_outline", "run_id", "parent_id", "status", "score", "seq", "island", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[str] = mapped_column(ForeignKey("run.id"), index=True)

@@ -196,9 +196,11 @@ def get_program(reader: Reader, program_id: int, run_id: str | None = None) -> P
 def best_program(reader: Reader, run: RunRecord) -> ProgramRecord | None:
     """The run's best correct program (the earliest among equal scores)."""
     order = "ASC" if run.direction == "minimize" else "DESC"
-    found = reader.rows(f"SELECT {_PROGRAM_COLUMNS} FROM program WHERE run_id = :run "
-                        f"AND status = '{Status.OK}' ORDER BY score {order}, seq LIMIT 1", run=run.id)
-    return _record(ProgramRecord, found[0], ("metrics",)) if found else None
+    # The id first, from light columns only (an index covers them), then the whole row: sorting
+    # whole rows would read every program's code and prompt.
+    found = reader.rows(f"SELECT id FROM program WHERE run_id = :run AND status = '{Status.OK}' "
+                        f"AND score IS NOT NULL ORDER BY score {order}, seq LIMIT 1", run=run.id)
+    return get_program(reader, found[0]["id"]) if found else None
 
 
 def lineage(reader: Reader, program_id: int) -> list[ProgramRecord]:

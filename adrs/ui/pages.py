@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import threading
 import traceback
+from collections import OrderedDict
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -47,7 +49,7 @@ def _int(query: dict[str, str], name: str, default: int | None = None, *, low: i
 
 
 def _score(value: Any, digits: int = 4) -> str:
-    if value is None:
+    if not isinstance(value, int | float) or isinstance(value, bool):
         return "—"
     if abs(value) >= 1e4 or (value and abs(value) < 1e-3):
         return f"{value:.{digits}g}"
@@ -62,12 +64,36 @@ def _seconds(value: float | None) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{value:.1f}s"
 
 
+class LRU:
+    """A small thread-safe least-recently-used cache."""
+
+    def __init__(self, size: int = 16) -> None:
+        self.size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return None
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
 class App:
     """Routes requests to pages for one catalog of runs."""
 
     def __init__(self, catalog: Catalog, *, verbose: bool = False) -> None:
         self.catalog = catalog
         self.verbose = verbose
+        self.progress_cache = LRU()
         self.env = Environment(loader=FileSystemLoader(HERE / "templates"),
                                autoescape=select_autoescape(default=True, default_for_string=True))
         self.env.filters.update(score=_score, seconds=_seconds, urlq=lambda s: quote(str(s), safe=""))
@@ -202,7 +228,15 @@ def diff_page(app: App, request: Request, run_id: str) -> Response:
 @router.get(r"/api/run/(?P<run_id>[^/]+)/progress")
 def api_progress(app: App, request: Request, run_id: str) -> Response:
     with app.catalog.run(run_id) as (reader, run):
-        return _json(run_progress(reader, run).to_dict())
+        # Cached until the run changes (the live page polls it): the key costs one indexed query.
+        key = (app.catalog.url_of(run_id), run_id, run.status, run.elapsed_s, *reader.rows(
+            "SELECT COUNT(*) AS n, MAX(id) AS last FROM program WHERE run_id = :run", run=run_id)[0].values(),
+            reader.rows("SELECT COUNT(*) AS n FROM llm_call WHERE run_id = :run", run=run_id)[0]["n"])
+        body = app.progress_cache.get(key)
+        if body is None:
+            body = json.dumps(run_progress(reader, run).to_dict(), default=str, allow_nan=False).encode()
+            app.progress_cache.put(key, body)
+    return Response(200, body, "application/json; charset=utf-8")
 
 
 @router.get(r"/api/run/(?P<run_id>[^/]+)/children")

@@ -50,9 +50,10 @@ def _order(run: RunRecord) -> str:
 
 def best_programs(reader: Reader, run: RunRecord, limit: int = 15) -> list[dict[str, Any]]:
     """The run's best correct programs with their stored validation scores."""
-    rows = reader.rows(f"SELECT {NODE_COLUMNS}, eval_s FROM program WHERE run_id = :run AND status = 'ok' "
-                       f"AND score IS NOT NULL ORDER BY score {_order(run)}, seq LIMIT :limit",
-                       run=run.id, limit=limit)
+    top = [r["id"] for r in reader.rows(
+        f"SELECT id FROM program WHERE run_id = :run AND status = 'ok' AND score IS NOT NULL "
+        f"ORDER BY score {_order(run)}, seq LIMIT :limit", run=run.id, limit=limit)]
+    rows = _nodes(reader, top, ", eval_s")
     validation = {r["program_id"]: r["score"] for r in reader.rows(
         "SELECT program_id, score FROM evaluation WHERE run_id = :run AND split = 'validation' "
         "AND program_id IS NOT NULL ORDER BY id", run=run.id)}
@@ -107,11 +108,22 @@ def children(reader: Reader, run: RunRecord, parent_id: int | None, offset: int 
     params: dict[str, Any] = {"run": run.id} if parent_id is None else {"run": run.id, "parent": parent_id}
     total = int(reader.rows(f"SELECT COUNT(*) AS n FROM program WHERE run_id = :run AND {where}",
                             **params)[0]["n"])
-    rows = reader.rows(
-        f"SELECT {NODE_COLUMNS} FROM program WHERE run_id = :run AND {where} "
+    # First the page's ids from light columns only (index ix_program_outline), then those rows.
+    page = [r["id"] for r in reader.rows(
+        f"SELECT id FROM program WHERE run_id = :run AND {where} "
         f"ORDER BY CASE WHEN status = 'ok' AND score IS NOT NULL THEN 0 ELSE 1 END, score {_order(run)}, "
-        "seq LIMIT :limit OFFSET :offset", limit=limit, offset=offset, **params)
-    return with_child_counts(reader, rows), total
+        "seq LIMIT :limit OFFSET :offset", limit=limit, offset=offset, **params)]
+    return with_child_counts(reader, _nodes(reader, page)), total
+
+
+def _nodes(reader: Reader, ids: list[int], extra: str = "") -> list[dict[str, Any]]:
+    """Light rows of ``ids``, in that order (fetched by primary key: sorting them reads code)."""
+    if not ids:
+        return []
+    clause, params = _in_clause("i", ids)
+    by_id = {r["id"]: r for r in reader.rows(
+        f"SELECT {NODE_COLUMNS}{extra} FROM program WHERE id IN ({clause})", **params)}
+    return [by_id[i] for i in ids]
 
 
 def node(reader: Reader, run_id: str, program_id: int) -> dict[str, Any] | None:

@@ -103,7 +103,8 @@ def test_click_through_a_real_campaign(site, browser, shots) -> None:
         more[0].click()
         from selenium.webdriver.support.ui import WebDriverWait
 
-        WebDriverWait(browser, 10).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "li.node")) > len(nodes))
+        WebDriverWait(browser, 10).until(
+            lambda d: len(d.find_elements(By.CSS_SELECTOR, "li.node")) > len(nodes))
     screenshot(browser, shots / "lineage.png", 700)
 
     browser.find_element(By.CSS_SELECTOR, ".row.focus a.node-link").click()

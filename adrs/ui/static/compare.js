@@ -14,5 +14,5 @@
   Charts.steps(document.getElementById("chart-time"), {
     series: data.map((p, k) => ({...p.best_time, name: ids[k], color: colors[k], width: 2.2})),
     xlabel: "time since start", xfmt: Charts.fmtTime});
-  document.body.dataset.ready = "1";
+  document.body.dataset.readyMs = String(Math.round(performance.now())); document.body.dataset.ready = "1";
 })().catch(err => { document.getElementById("chart-seq").textContent = String(err); });

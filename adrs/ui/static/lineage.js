@@ -151,6 +151,6 @@
     for (const t of root.querySelectorAll(".toggle:not([disabled])")) t.textContent = "▸";
   });
   (focus ? showAncestry() : showRoots())
-    .then(() => { document.body.dataset.ready = "1"; })
+    .then(() => { document.body.dataset.readyMs = String(Math.round(performance.now())); document.body.dataset.ready = "1"; })
     .catch(err => { root.textContent = String(err); });
 })();

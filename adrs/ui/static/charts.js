@@ -35,12 +35,25 @@ const Charts = (() => {
   }
   function fmtTime(s) {
     if (s < 90) return fmt(s) + "s";
-    if (s < 5400) return fmt(s / 60) + "m";
-    return fmt(s / 3600) + "h";
+    if (s < 5400) return s % 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, "0")}` : `${s / 60}m`;
+    return s % 3600 ? fmt(s / 3600) + "h" : `${s / 3600}h`;
   }
-  function quantile(values, q) {
-    const sorted = values.slice().sort((a, b) => a - b);
-    return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : null;
+  const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
+  function timeTicks(lo, hi, count) {
+    const step = TIME_STEPS.find(s => (hi - lo) / s <= count) || 86400 * Math.ceil((hi - lo) / count / 86400);
+    const out = [];
+    for (let v = Math.ceil(lo / step) * step; v <= hi; v += step) out.push(v);
+    return out;
+  }
+  function logTicks(lo, hi) {  // lo, hi in log10 units
+    const out = [];
+    for (let e = Math.floor(lo); e <= Math.ceil(hi); e++) {
+      for (const m of [1, 2, 5]) {
+        const v = Math.log10(m) + e;
+        if (v >= lo - 1e-9 && v <= hi + 1e-9) out.push(v);
+      }
+    }
+    return out.length >= 2 ? out : ticks(lo, hi, 4);
   }
   function frame(container, opts) {
     container.textContent = "";
@@ -56,11 +69,12 @@ const Charts = (() => {
     const sx = v => plot.x0 + (xhi > xlo ? (v - xlo) / (xhi - xlo) : 0.5) * (plot.x1 - plot.x0);
     const sy = v => plot.y0 - (yhi > ylo ? (v - ylo) / (yhi - ylo) : 0.5) * (plot.y0 - plot.y1);
     const grid = el("g", {class: "grid-lines"}, svg);
-    for (const v of ticks(ylo, yhi, 5)) {
+    const yfmt = opts.log ? (v => fmt(Math.pow(10, v))) : (opts.yfmt || fmt);
+    for (const v of opts.log ? logTicks(ylo, yhi) : ticks(ylo, yhi, 5)) {
       el("line", {x1: plot.x0, x2: plot.x1, y1: sy(v), y2: sy(v)}, grid);
-      text(svg, plot.x0 - 6, sy(v) + 4, (opts.yfmt || fmt)(v), "tick", "end");
+      text(svg, plot.x0 - 6, sy(v) + 4, yfmt(v), "tick", "end");
     }
-    for (const v of ticks(xlo, xhi, 6)) {
+    for (const v of opts.xfmt === fmtTime ? timeTicks(xlo, xhi, 6) : ticks(xlo, xhi, 6)) {
       el("line", {x1: sx(v), x2: sx(v), y1: plot.y0, y2: plot.y0 + 4, class: "tick-mark"}, svg);
       text(svg, sx(v), plot.y0 + 16, (opts.xfmt || fmt)(v), "tick", "middle");
     }
@@ -88,15 +102,23 @@ const Charts = (() => {
   /* Step lines (best so far), optional scatter of candidates and horizontal reference lines.
      opts: {series:[{name,x,y,ids,color,width}], points:{x,y,ids}, hlines:[{name,y}], xlabel, xfmt, href(id)} */
   function steps(container, opts) {
+    const all = opts.series.flatMap(s => s.y).concat((opts.hlines || []).map(h => h.y),
+                                                      opts.points ? opts.points.y : []);
+    const positive = all.length && all.every(v => v > 0);
+    if (positive && Math.max(...all) / Math.min(...all) > 20) {  // spread over decades: log scale
+      const lg = v => Math.log10(v);
+      opts = {...opts, log: true,
+              series: opts.series.map(s => ({...s, y: s.y.map(lg)})),
+              hlines: (opts.hlines || []).map(h => ({...h, y: lg(h.y), value: h.y})),
+              points: opts.points && {...opts.points, y: opts.points.y.map(lg), value: opts.points.y}};
+    }
     const {svg, plot} = frame(container, opts);
     const series = opts.series.filter(s => s.x.length);
     const xsAll = series.flatMap(s => s.x).concat(opts.points ? opts.points.x : []);
-    const core = series.flatMap(s => s.y).concat((opts.hlines || []).map(h => h.y));
+    // The y range covers the main curves and the baselines; island curves and candidates beyond
+    // it are drawn at the edge (hollow), so that a few awful candidates cannot flatten the curve.
+    const core = series.filter(s => s.main !== false).flatMap(s => s.y).concat((opts.hlines || []).map(h => h.y));
     let yl = Math.min(...core), yh = Math.max(...core);
-    if (opts.points && opts.points.y.length) {  // show most candidates, not the far outliers
-      const lo = quantile(opts.points.y, 0.03), hi = quantile(opts.points.y, 0.97);
-      yl = Math.min(yl, lo); yh = Math.max(yh, hi);
-    }
     if (!xsAll.length || !isFinite(yl)) {
       const p = document.createElement("p"); p.className = "empty"; p.textContent = "no correct program yet";
       container.textContent = ""; container.appendChild(p); return;
@@ -113,13 +135,13 @@ const Charts = (() => {
         const parent = opts.href ? el("a", {href: opts.href(ids[i])}, g) : g;
         const c = el("circle", {cx: sx(x[i]), cy: clampY(y[i]), r: out ? 2.5 : 2.2,
                                 class: out ? "pt clipped" : "pt"}, parent);
-        el("title", {}, c).textContent = `#${ids[i]}: ${fmt(y[i])}`;
+        el("title", {}, c).textContent = `#${ids[i]}: ${fmt(opts.points.value ? opts.points.value[i] : y[i])}`;
       }
     }
     for (const h of opts.hlines || []) {
       const yy = sy(h.y);
       el("line", {x1: plot.x0, x2: plot.x1, y1: yy, y2: yy, class: "baseline"}, svg);
-      text(svg, plot.x1 - 4, yy - 4, `${h.name} ${fmt(h.y)}`, "baseline-label", "end");
+      text(svg, plot.x1 - 4, yy - 4, `${h.name} ${fmt(h.value ?? h.y)}`, "baseline-label", "end");
     }
     series.forEach((s, k) => {
       let d = "";

@@ -139,7 +139,8 @@
       more.className = "more";
       const b = document.createElement("button");
       b.type = "button";
-      b.textContent = `show the other ${li._node.children - 1} children of #${li._node.id}`;
+      const others = li._node.children - 1;
+      b.textContent = `show the other ${others === 1 ? "child" : others + " children"} of #${li._node.id}`;
       b.addEventListener("click", () => loadPage(li));
       more.appendChild(b);
       li.querySelector(":scope > ul.kids").appendChild(more);

@@ -9,7 +9,7 @@
   const OVERALL = "#111827";
 
   function islandSeries(list) {
-    return list.length > 1 ? list.map((c, k) => ({...c, color: Charts.PALETTE[k % Charts.PALETTE.length], width: 1.2})) : [];
+    return list.length > 1 ? list.map((c, k) => ({...c, color: Charts.PALETTE[k % Charts.PALETTE.length], width: 1.2, main: false})) : [];
   }
   function draw(p) {
     const hlines = Object.entries(p.baselines).map(([name, y]) => ({name, y}));

@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from adrs.db.reader import Reader, RunRecord
+from adrs.status import Status
 
-STATUS_ORDER = ("ok", "invalid", "below_threshold", "error", "crash", "timeout", "memory", "patch_error",
-                "proposal_error", "evaluator_error", "infra_error")
+STATUS_ORDER = tuple(s.value for s in Status)
 
 
 def timestamp(value: Any) -> float:

@@ -33,6 +33,7 @@ from .evaluator import (
     with_warmup,
     without_warmup,
 )
+from .published import leaderboard_score, skydiscover_score
 from .reference import optimal_max_load
 from .trace import Trace, TraceError, file_trace, generate_trace
 
@@ -102,24 +103,31 @@ def program_table(title: str, request: BenchRequest, cluster: Cluster, calls: Se
     for label in request.programs:
         run, outputs, times = runs[label]
         if not run.ok:
-            rows.append((label, run.outcome.status, None, None, None, None, None, None))
+            rows.append((label, run.outcome.status) + (None,) * 8)
             continue
         found, errors = assess(calls, cluster, outputs, times)
         if found is None:
-            rows.append((label, "invalid", None, None, None, None, None, None))
+            rows.append((label, "invalid") + (None,) * 8)
             continue
         bal, fit, bound = (100.0 * float(x.mean()) for x in (found.balancedness, found.fit, found.bound))
-        ms = 1000.0 * float(found.times_s.mean())
+        seconds = float(found.times_s.mean())
+        ms = 1000.0 * seconds
         first_ms = ms if first_ms is None else first_ms
-        rows.append((label, "ok", bal, fit, bound, bound - bal, ms, first_ms / ms if ms > 0 else None))
+        rows.append((label, "ok", bal, fit, bound, bound - bal, ms, first_ms / ms if ms > 0 else None,
+                     leaderboard_score(bal / 100.0, seconds),
+                     skydiscover_score(float(found.expert_balancedness.mean()), seconds)))
     notes = (f"{len(calls)} calls; balancedness on the window after the one each placement was computed "
              f"from (fit: on that window); bound: upper bound on any placement's balancedness on the "
              f"scored window; time: the program's call only, each window once (no input repeated), mean "
              f"over the calls, after one untimed warm-up call on random loads.",
-             "speed-up is relative to the first program that ran (the baseline unless --no-baselines).")
+             "speed-up is relative to the first program that ran (the baseline unless --no-baselines).",
+             "Theirs, on our validated placements and sandbox-measured times: ADRS leaderboard score "
+             "90*balancedness + 5*min(0.002/t, 2) - slow penalty; SkyDiscover combined_score "
+             "(slot balancedness + 0.002/t)/2 (see evaluators/eplb/published.py).")
     return BenchTable(title=f"eplb: {title}",
                       columns=("program", "status", "balancedness %", "fit %", "bound %", "gap to bound pp",
-                               "rebalance ms", "speed-up"),
+                               "rebalance ms", "speed-up", "ADRS leaderboard (theirs)",
+                               "SkyDiscover score (theirs)"),
                       rows=tuple(rows), notes=notes)
 
 

@@ -32,6 +32,7 @@ from adrs.evaluation import Contract, EvalResult, Objective
 
 from .cluster import Cluster, parse_cluster
 from .placement import InvalidPlacement, parse_placement
+from .published import expert_balancedness
 from .reference import balancedness_bound
 from .simulator import balancedness, gpu_loads, group_spread
 from .trace import PROFILES, Trace, TraceError, file_trace, generate_trace
@@ -87,6 +88,7 @@ class Assessment:
     group_nodes: np.ndarray
     times_s: np.ndarray
     traces: list[str] = field(default_factory=list)
+    expert_balancedness: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per slot (theirs)
 
 
 def traces_calls(traces: Sequence[Trace]) -> list[Call]:
@@ -141,13 +143,14 @@ def assess(calls: Sequence[Call], cluster: Cluster, outputs: Sequence[Any], call
         loads = gpu_loads(placement.phy2log, placement.counts, call.scored, cluster.slots_per_gpu)
         fit = gpu_loads(placement.phy2log, placement.counts, call.weight, cluster.slots_per_gpu)
         rows.append((balancedness(loads), balancedness(fit), balancedness_bound(call.scored, cluster),
-                     group_spread(placement.phy2log, cluster.groups, cluster.experts, cluster.nodes)))
+                     group_spread(placement.phy2log, cluster.groups, cluster.experts, cluster.nodes),
+                     expert_balancedness(placement.phy2log, placement.counts, call.scored)))
     if errors:
         return None, errors
-    table = np.asarray(rows, dtype=float).reshape(len(calls), 4)
+    table = np.asarray(rows, dtype=float).reshape(len(calls), 5)
     return Assessment(balancedness=table[:, 0], fit=table[:, 1], bound=table[:, 2], group_nodes=table[:, 3],
                       times_s=np.asarray(call_times_s, dtype=float),
-                      traces=[c.trace for c in calls]), []
+                      traces=[c.trace for c in calls], expert_balancedness=table[:, 4]), []
 
 
 def count_error(n_calls: int, outputs: Any) -> str | None:

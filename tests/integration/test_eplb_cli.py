@@ -46,12 +46,17 @@ def test_bench_eplb_quick_json() -> None:
     main, small = tables
     assert main["title"].startswith("eplb: validation traces, 8 layers (256 experts, 288 slots")
     assert main["columns"] == ["program", "status", "balancedness %", "fit %", "bound %", "gap to bound pp",
-                               "rebalance ms", "speed-up"]
+                               "rebalance ms", "speed-up", "ADRS leaderboard (theirs)",
+                               "SkyDiscover score (theirs)"]
     rows = {row["program"]: row for row in main["rows"]}
     assert list(rows) == ["DeepSeek", "vectorized"]
     for row in rows.values():
         assert row["status"] == "ok" and 0 < row["balancedness %"] <= row["bound %"] <= 100
         assert row["gap to bound pp"] == pytest.approx(row["bound %"] - row["balancedness %"])
+        t = row["rebalance ms"] / 1000  # their formula on our balancedness and time
+        speed, slow = 5 * min(0.002 / t, 2), (min(20 * t, 20) if t > 0.01 else 0)
+        assert row["ADRS leaderboard (theirs)"] == pytest.approx(0.9 * row["balancedness %"] + speed - slow)
+        assert 0 < row["SkyDiscover score (theirs)"] - 0.001 / t <= 0.5
     assert rows["vectorized"]["balancedness %"] == pytest.approx(rows["DeepSeek"]["balancedness %"], abs=0.2)
     assert small["title"].startswith("eplb: exact optimum on a small cluster (8 experts")
     mip, *programs = small["rows"]

@@ -19,11 +19,22 @@ from adrs.status import Status
 STATUS_ORDER = tuple(s.value for s in Status)
 
 
-def timestamp(value: Any) -> float:
-    """Seconds since the epoch of a stored naive-UTC datetime (a string in SQLite)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.timestamp() if isinstance(value, datetime) else 0.0
+def _datetime(value: Any) -> datetime | None:
+    """A stored naive-UTC datetime (a string in SQLite)."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def elapsed_s(values: list[Any], start: Any) -> list[float]:
+    """Seconds from ``start`` to each stored datetime (0 for a missing or earlier one)."""
+    origin = _datetime(start)
+    if origin is None:
+        return [0.0] * len(values)
+    parse = datetime.fromisoformat
+    out = []
+    for value in values:
+        moment = parse(value) if isinstance(value, str) else value
+        out.append(max(0.0, (moment - origin).total_seconds()) if moment is not None else 0.0)
+    return out
 
 
 @dataclass
@@ -62,33 +73,45 @@ def _better(direction: str, a: float, b: float | None) -> bool:
     return b is None or (a < b if direction == "minimize" else a > b)
 
 
-def _step(curve: Curve, x: float, score: float, pid: int, direction: str) -> None:
-    if not curve.y or _better(direction, score, curve.y[-1]):
-        curve.x.append(x)
-        curve.y.append(score)
-        curve.ids.append(pid)
+def _steps(points: list[tuple[float, float, int]], direction: str) -> Curve:
+    """The best-so-far step curve of (x, score, id) points already in x order."""
+    curve = Curve("")
+    best = None
+    minimize = direction == "minimize"
+    for x, score, pid in points:
+        if best is None or (score < best if minimize else score > best):
+            best = score
+            curve.x.append(x)
+            curve.y.append(score)
+            curve.ids.append(pid)
+    return curve
 
 
-def _close(curve: Curve, x_end: float) -> None:
+def _close(curve: Curve, x_end: float) -> Curve:
     """Extend a step curve to the last x so the line reaches the right edge."""
     if curve.y and curve.x[-1] < x_end:
         curve.x.append(x_end)
         curve.y.append(curve.y[-1])
         curve.ids.append(curve.ids[-1])
+    return curve
 
 
-def _thin(rows: list[dict[str, Any]], direction: str, max_points: int) -> list[dict[str, Any]]:
-    """At most ``max_points`` valid rows: the best and the worst of each bucket of seq order."""
-    if len(rows) <= max_points:
-        return rows
+Point = tuple[int, float, float, int]  # seq, seconds since the start, score, program id
+
+
+def _thin(points: list[Point], max_points: int) -> list[Point]:
+    """At most ``max_points`` of (seq, t, score, id): the best and the worst of each bucket in seq order."""
+    if len(points) <= max_points:
+        return points
     buckets = max_points // 2
-    size = len(rows) / buckets
+    size = len(points) / buckets
     kept = []
     for b in range(buckets):
-        chunk = rows[int(b * size):int((b + 1) * size)]
+        chunk = points[int(b * size):int((b + 1) * size)]
         if chunk:
-            ordered = sorted(chunk, key=lambda r: r["score"])
-            kept.extend({id(ordered[0]): ordered[0], id(ordered[-1]): ordered[-1]}.values())
+            low = min(chunk, key=lambda p: p[2])
+            high = max(chunk, key=lambda p: p[2])
+            kept.extend((low,) if low is high else sorted((low, high)))
     return kept
 
 
@@ -101,61 +124,61 @@ def _bins(times: list[float], span: float, bins: int) -> tuple[list[float], floa
 def run_progress(reader: Reader, run: RunRecord, *, max_points: int = 2000, bins: int = 40) -> Progress:
     """The curves of ``run`` as stored right now (a running campaign simply has fewer rows)."""
     # No ORDER BY: sorted here, so that the light columns come from an index, not the wide rows.
-    rows = sorted(reader.rows("SELECT id, seq, island, status, score, created_at FROM program "
-                              "WHERE run_id = :run", run=run.id), key=lambda r: r["seq"])
-    start = timestamp(run.created_at)
-    for r in rows:
-        r["t"] = max(0.0, timestamp(r["created_at"]) - start)
+    rows = reader.tuples("SELECT seq, id, island, status, score, created_at FROM program "
+                         "WHERE run_id = :run", run=run.id)
+    rows.sort()
+    times = elapsed_s([r[5] for r in rows], run.created_at)
+    ok = Status.OK.value
+    valid = [(r[0], round(t, 3), r[4], r[1], r[2]) for r, t in zip(rows, times, strict=True)
+             if r[3] == ok and r[4] is not None]  # (seq, t, score, id, island)
     direction = run.direction
-    best, best_time = Curve("all islands"), Curve("all islands")
-    islands: dict[int, Curve] = {}
-    valid = [r for r in rows if r["status"] == "ok" and r["score"] is not None]
-    islands_time: dict[int, Curve] = {}
-    for r in valid:
-        if r["island"] not in islands:
-            islands[r["island"]] = Curve(f"island {r['island']}")
-            islands_time[r["island"]] = Curve(f"island {r['island']}")
-        _step(best, r["seq"], r["score"], r["id"], direction)
-        _step(islands[r["island"]], r["seq"], r["score"], r["id"], direction)
-    for r in sorted(valid, key=lambda r: r["t"]):
-        _step(best_time, round(r["t"], 3), r["score"], r["id"], direction)
-        _step(islands_time[r["island"]], round(r["t"], 3), r["score"], r["id"], direction)
-    last_seq = rows[-1]["seq"] if rows else 0
-    last_t = max((r["t"] for r in rows), default=0.0)
-    for curve in (best, *islands.values()):
-        _close(curve, last_seq)
-    for curve in (best_time, *islands_time.values()):
-        _close(curve, round(last_t, 3))
-    thinned = _thin(valid, direction, max_points)
-    points = {"seq": [r["seq"] for r in thinned], "t": [round(r["t"], 3) for r in thinned],
-              "score": [r["score"] for r in thinned], "id": [r["id"] for r in thinned]}
+    last_seq = rows[-1][0] if rows else 0
+    last_t = round(max(times, default=0.0), 3)
+    by_time = sorted(valid, key=lambda v: (v[1], v[0]))
+    islands = sorted({v[4] for v in valid})
+
+    def curves(ordered: list[tuple[int, float, float, int, int]], x: int, end: float) -> list[Curve]:
+        out = []
+        for island in (None, *islands):
+            curve = _close(_steps([(v[x], v[2], v[3]) for v in ordered if island in (None, v[4])],
+                                  direction), end)
+            curve.name = "all islands" if island is None else f"island {island}"
+            out.append(curve)
+        return out
+
+    best, *island_curves = curves(valid, 0, last_seq)
+    best_time, *island_time_curves = curves(by_time, 1, last_t)
+    thinned = _thin([v[:4] for v in valid], max_points)
+    points = {"seq": [p[0] for p in thinned], "t": [p[1] for p in thinned],
+              "score": [p[2] for p in thinned], "id": [p[3] for p in thinned]}
     baselines = {r["baseline"]: r["score"] for r in reader.rows(
         "SELECT baseline, score FROM evaluation WHERE run_id = :run AND split = 'train' "
         "AND baseline IS NOT NULL AND score IS NOT NULL ORDER BY id", run=run.id)}
-    calls = reader.rows("SELECT prompt_tokens, completion_tokens, cost_usd, created_at FROM llm_call "
-                        "WHERE run_id = :run ORDER BY id", run=run.id)
-    call_t = [max(0.0, timestamp(c["created_at"]) - start) for c in calls]
+    calls = reader.tuples("SELECT prompt_tokens, completion_tokens, cost_usd, created_at FROM llm_call "
+                          "WHERE run_id = :run", run=run.id)
+    call_t = elapsed_s([c[3] for c in calls], run.created_at)
     span = max([last_t, *call_t])
     starts, width = _bins([], span, bins)
-    statuses = sorted({r["status"] for r in rows},
+    top = len(starts) - 1
+    statuses = sorted({r[3] for r in rows},
                       key=lambda s: (STATUS_ORDER.index(s) if s in STATUS_ORDER else 99, s))
     counts = {s: [0] * len(starts) for s in statuses}
-    for r in rows:
-        counts[r["status"]][min(len(starts) - 1, int(r["t"] / width))] += 1
+    for r, t in zip(rows, times, strict=True):
+        counts[r[3]][min(top, int(t / width))] += 1
     per_bin = [0] * len(starts)
     tokens, cost = [0] * len(starts), [0.0] * len(starts)
-    for c, t in zip(calls, call_t, strict=True):
-        b = min(len(starts) - 1, int(t / width))
+    for (prompt, completion, usd, _), t in zip(calls, call_t, strict=True):
+        b = min(top, int(t / width))
         per_bin[b] += 1
-        tokens[b] += int(c["prompt_tokens"] or 0) + int(c["completion_tokens"] or 0)
-        cost[b] += float(c["cost_usd"] or 0.0)
+        tokens[b] += int(prompt or 0) + int(completion or 0)
+        cost[b] += float(usd or 0.0)
     for i in range(1, len(starts)):
         tokens[i] += tokens[i - 1]
         cost[i] += cost[i - 1]
     return Progress(
         run_id=run.id, direction=direction, objective=run.objective, status=run.status,
-        candidates=len(rows), valid=len(valid), best=best, islands=[islands[k] for k in sorted(islands)],
-        best_time=best_time, islands_time=[islands_time[k] for k in sorted(islands_time)], points=points,
+        candidates=len(rows), valid=len(valid), best=best, islands=island_curves,
+        best_time=best_time, islands_time=island_time_curves, points=points,
         baselines=baselines, status_bins={"t": starts, "width": width, "counts": counts},
         llm={"t": starts, "calls": per_bin, "tokens": tokens, "cost": [round(c, 6) for c in cost],
              "total_calls": len(calls)},

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -35,7 +35,8 @@ def ui(
     token = None if is_loopback(host) else new_token()
     catalog = Catalog(runs_dir, db)
     try:
-        server = UIServer(host, port, App(catalog, verbose=verbose), token)
+        web = App(catalog, verbose=verbose)
+        server = UIServer(host, port, web, token)
     except OSError as err:
         console.print(f"[bold red]error:[/] cannot listen on {host}:{port}: {err.strerror or err}")
         raise typer.Exit(2) from None
@@ -43,7 +44,7 @@ def ui(
     if token:
         console.print(f"[bold]{host} is not loopback:[/] anyone who can reach it needs this token")
     console.print(f"open {server.url()}", soft_wrap=True)
-    threading.Thread(target=_warm_up, daemon=True).start()
+    threading.Thread(target=_warm_up, args=(web,), daemon=True).start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -53,11 +54,16 @@ def ui(
         catalog.close()
 
 
-def _warm_up() -> None:
-    """Import the highlighter while the user opens the browser (the first program page is faster)."""
+def _warm_up(app: Any) -> None:
+    """While the user opens the browser: import the highlighter and compute the newest runs' curves."""
+    from adrs.errors import DatabaseError
     from adrs.ui.highlight import highlight_python
 
     highlight_python("x = 1\n")
+    try:
+        app.warm_up()
+    except DatabaseError:
+        pass  # the pages will say what is wrong
 
 
 @app.command()

@@ -60,6 +60,18 @@ class Reader:
         except sqlite3.Error as err:
             raise DatabaseError(f"cannot read {self.url!r}: {err}") from err
 
+    def tuples(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+        """Like ``rows`` but plain tuples in SELECT order (cheaper for tens of thousands of rows)."""
+        try:
+            if self._sqlite is not None:
+                return self._sqlite.execute(sql, params).fetchall()
+            from sqlalchemy import text
+
+            with self._engine.connect() as connection:
+                return [tuple(row) for row in connection.execute(text(sql), params)]
+        except sqlite3.Error as err:
+            raise DatabaseError(f"cannot read {self.url!r}: {err}") from err
+
     def close(self) -> None:
         if self._sqlite is not None:
             self._sqlite.close()

@@ -99,6 +99,28 @@ class App:
         self.env.filters.update(score=_score, seconds=_seconds, urlq=lambda s: quote(str(s), safe=""))
         self.env.globals["qs"] = lambda **kw: urlencode({k: v for k, v in kw.items() if v is not None})
 
+    def progress_json(self, reader: q.Reader, run: q.RunRecord) -> bytes:
+        """The run's curves as JSON, cached until the run changes (the live page polls them)."""
+        key = (reader.url, run.id, run.status, run.elapsed_s, *reader.rows(
+            "SELECT COUNT(*) AS n, MAX(id) AS last FROM program WHERE run_id = :run", run=run.id)[0].values(),
+            reader.rows("SELECT COUNT(*) AS n FROM llm_call WHERE run_id = :run", run=run.id)[0]["n"])
+        body = self.progress_cache.get(key)
+        if body is None:
+            body = json.dumps(run_progress(reader, run).to_dict(), default=str, allow_nan=False).encode()
+            self.progress_cache.put(key, body)
+        return body
+
+    def warm_up(self, runs: int = 3) -> None:
+        """Compute the newest runs' curves ahead of the first visit (run in a background thread)."""
+        done = 0
+        for url in self.catalog.urls():
+            with self.catalog.reader(url) as reader:
+                for run in q.rd.runs(reader):
+                    self.progress_json(reader, run)
+                    done += 1
+                    if done >= runs:
+                        return
+
     def handle(self, request: Request) -> Response:
         found = router.match(request.path)
         if found is None:
@@ -228,14 +250,7 @@ def diff_page(app: App, request: Request, run_id: str) -> Response:
 @router.get(r"/api/run/(?P<run_id>[^/]+)/progress")
 def api_progress(app: App, request: Request, run_id: str) -> Response:
     with app.catalog.run(run_id) as (reader, run):
-        # Cached until the run changes (the live page polls it): the key costs one indexed query.
-        key = (app.catalog.url_of(run_id), run_id, run.status, run.elapsed_s, *reader.rows(
-            "SELECT COUNT(*) AS n, MAX(id) AS last FROM program WHERE run_id = :run", run=run_id)[0].values(),
-            reader.rows("SELECT COUNT(*) AS n FROM llm_call WHERE run_id = :run", run=run_id)[0]["n"])
-        body = app.progress_cache.get(key)
-        if body is None:
-            body = json.dumps(run_progress(reader, run).to_dict(), default=str, allow_nan=False).encode()
-            app.progress_cache.put(key, body)
+        body = app.progress_json(reader, run)
     return Response(200, body, "application/json; charset=utf-8")
 
 

@@ -158,3 +158,35 @@ def test_hostile_programs_run_no_script(site, browser, shots) -> None:
     WebDriverWait(browser, 10).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "li.node")) == 101)
     logs = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not logs, logs  # no script error, no blocked resource
+
+
+def test_run_page_follows_a_running_campaign(site, browser) -> None:
+    """The run page of a running campaign redraws its curves and refreshes its facts and tables."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    from sqlalchemy.orm import Session
+
+    from adrs.db import store
+    from adrs.db.models import Program
+
+    base, runs, _ = site
+    ids = build_run(runs, "toy-live", status="running")
+    browser.get(f"{base}/run/toy-live")
+    wait_ready(browser)
+    assert browser.find_element(By.CSS_SELECTOR, ".live").text == "live"
+    before = int(browser.find_element(By.ID, "fact-candidates").text)
+    steps = len(browser.find_elements(By.CSS_SELECTOR, "#chart-seq path.step"))
+    engine = store.open_engine(store.sqlite_url(runs, "toy-live"))
+    with Session(engine) as session:  # the campaign stores a new best program
+        row = Program(run_id="toy-live", seq=9_999, parent_id=ids["grandchild"], island=1, code="x = 1\n",
+                      status="ok", score=0.001, kind="diff")
+        session.add(row)
+        session.commit()
+        new_id = row.id
+    engine.dispose()
+    WebDriverWait(browser, 20).until(
+        lambda d: d.find_element(By.ID, "fact-candidates").text == str(before + 1))
+    assert browser.find_element(By.CSS_SELECTOR, "#best-table a.program-link").text == f"#{new_id}"
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#chart-seq path.step")) == steps
+    assert "0.001" in browser.find_element(By.ID, "fact-best").text
+

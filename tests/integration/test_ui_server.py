@@ -287,3 +287,30 @@ def test_plot_writes_png_and_svg(runs, tmp_path: Path) -> None:
     assert text.lstrip().startswith("<?xml") and "<svg" in text and "ZERO" in text
     result = runner.invoke(cli, ["plot", "nope", "--runs-dir", str(runs[0])])
     assert result.exit_code == 2 and "no run 'nope'" in result.output
+
+
+def test_curves_are_thinned_but_keep_the_extremes(runs) -> None:
+    from adrs.curves import run_progress
+    from adrs.db import reader as rd
+
+    with rd.open_reader(rd.sqlite_url(runs[0], RUN)) as reader:
+        run = rd.get_run(reader, RUN)
+        full = run_progress(reader, run)
+        thin = run_progress(reader, run, max_points=10, bins=5)
+    assert len(full.points["seq"]) == full.valid == CHILDREN + 5
+    assert len(thin.points["seq"]) <= 10 and min(thin.points["score"]) == 0.2
+    assert max(thin.points["score"]) == 2.5  # the seed, the worst correct program
+    assert thin.best == full.best and len(thin.status_bins["t"]) == 5
+    assert [c.name for c in full.islands] == ["island 0", "island 1"]
+    assert full.best.y == sorted(full.best.y, reverse=True)  # best so far never gets worse (minimize)
+
+
+def test_warm_up_fills_the_cache_with_what_the_endpoint_serves(runs) -> None:
+    app = App(Catalog(runs[0]))
+    app.warm_up()
+    assert len(app.progress_cache._items) == 1
+    cached = next(iter(app.progress_cache._items.values()))
+    from adrs.ui.server import Request
+
+    served = app.handle(Request(f"/api/run/{RUN}/progress", {}, {}, {}))
+    assert served.body == cached and json.loads(served.body)["run_id"] == RUN

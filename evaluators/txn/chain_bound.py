@@ -64,11 +64,14 @@ def conflict_cliques(workload: Workload, d: np.ndarray) -> list[list[int]]:
     seen, cliques = set(), []
     for members in writers.values():
         clique: list[int] = []
+        open_ = np.ones(workload.n, dtype=bool)  # conflicts with every member so far
         for j in sorted(members, key=lambda j: (-int(degree[j]), j)) + by_degree:
             if len(clique) >= MAX_CLIQUE:
                 break
-            if j not in clique and all(conflicts[j, k] for k in clique):
+            if open_[j]:
                 clique.append(j)
+                open_ &= conflicts[j]
+                open_[j] = False
         key = frozenset(clique)
         if len(clique) >= 2 and key not in seen:
             seen.add(key)

@@ -52,8 +52,10 @@ class LoopState:
         return self.elapsed_base + time.perf_counter() - self.started
 
     def visible(self, seq: int, window: int) -> list[ProgramView]:
+        """The programs candidate ``seq`` may see, in candidate order (never completion order,
+        which varies between runs)."""
         horizon = max(SEED_SEQ, seq - window)
-        return [p for p in self.programs if p.seq <= horizon]
+        return sorted((p for p in self.programs if p.seq <= horizon), key=lambda p: p.seq)
 
     def can_propose(self, seq: int, window: int) -> bool:
         if seq == SEED_SEQ:

@@ -74,3 +74,24 @@ def run_programs(programs: Mapping[str, str], entry: str, calls: Sequence[Mappin
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         return dict(pool.map(one, programs.items()))
+
+
+def evaluator_bench(request: BenchRequest) -> list[BenchTable]:
+    """The bench of a problem whose evaluator provides none: every program scored by the evaluator
+    on the validation split (``adrs.executor.LocalExecutor``), objective and public metrics."""
+    from adrs.executor import LocalExecutor, evaluate_all
+
+    spec = request.problem
+    executor = LocalExecutor(spec.load_evaluator, spec.limits, request.workers)
+    try:
+        results = evaluate_all(executor, {label: (code, "validation")
+                                          for label, code in request.programs.items()})
+    finally:
+        executor.cancel()
+    metrics = sorted({k for r in results.values() for k in r.metrics} - {spec.objective})
+    rows = tuple((label, str(r.status), r.score, *(r.metrics.get(k) for k in metrics))
+                 for label, r in results.items())
+    notes = tuple(f"{label}: {r.feedback.strip().splitlines()[-1][:200]}"
+                  for label, r in results.items() if not r.correct and r.feedback.strip())
+    return [BenchTable(f"{spec.name}: validation instances ({spec.objective}, {spec.direction})",
+                       ("program", "status", spec.objective, *metrics), rows, notes)]

@@ -1,8 +1,8 @@
 """``adrs bench PROBLEM``: compare baselines and programs on a problem's benchmark sets.
 
 The command gathers the programs (the problem's baselines, program files, a run's best program),
-hands them to the evaluator package's ``bench(request)`` (see ``adrs.bench``) and prints the tables
-it returns, as rich tables or JSON. The evaluator decides what is measured; this file only renders.
+hands them to the evaluator package's ``bench(request)`` (see ``adrs.bench``; a package without one
+gets ``adrs.bench.evaluator_bench``: the evaluator's validation scores) and prints the tables it returns, as rich tables or JSON. The evaluator decides what is measured; this file only renders.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def bench(
     runs_dir: RunsDir = Path("runs"),
 ) -> None:
     """Benchmark baselines and programs: the evaluator's tables (gaps, references, runtimes)."""
-    from adrs.bench import BenchRequest
+    from adrs.bench import BenchRequest, evaluator_bench
     from adrs.config import ConfigError
     from adrs.problem import load_problem
     from adrs.resources import import_package_from_dir
@@ -50,8 +50,7 @@ def bench(
     spec = load_problem(problem)
     with _stdout_to_stderr(as_json):
         module = import_package_from_dir(spec.evaluator_dir, f"adrs_evaluator_{spec.evaluator_dir.name}")
-    if not hasattr(module, "bench"):
-        raise ConfigError(f"the evaluator of problem {spec.name!r} provides no bench(request) function")
+    run_bench = getattr(module, "bench", evaluator_bench)  # default: the evaluator's validation scores
     codes: dict[str, str] = {}
     if baselines:
         codes.update({name: path.read_text() for name, path in spec.baselines.items()})
@@ -67,7 +66,7 @@ def bench(
     request = BenchRequest(problem=spec, programs=codes, data_dir=data, sizes=_parse_sizes(sizes),
                            quick=quick, plot=plot, workers=workers)
     with _stdout_to_stderr(as_json):  # --json: stdout carries the JSON only (HiGHS prints a banner)
-        tables = module.bench(request)
+        tables = run_bench(request)
     if as_json:
         print(json.dumps([t.as_dict() for t in tables], indent=2))
         return

@@ -2,7 +2,8 @@
 
 The command gathers the programs (the problem's baselines, program files, a run's best program),
 hands them to the evaluator package's ``bench(request)`` (see ``adrs.bench``; a package without one
-gets ``adrs.bench.evaluator_bench``: the evaluator's validation scores) and prints the tables it returns, as rich tables or JSON. The evaluator decides what is measured; this file only renders.
+gets ``adrs.bench.evaluator_bench``: the evaluator's validation scores) and prints the tables it
+returns, as rich tables or JSON. The evaluator decides what is measured; this file only renders.
 """
 
 from __future__ import annotations

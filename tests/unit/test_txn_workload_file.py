@@ -60,14 +60,14 @@ def test_round_trip_and_the_fixture(tmp_path: Path) -> None:
 def test_file_references_bound_and_exact_optimum(tmp_path: Path) -> None:
     raw = {"workloads": [
         {"name": "tiny", "txns": {"a": "r-1 * * * * * * * w-2", "b": "r-2 * * * * * * * w-1", "c": "w-3"}},
-        {"name": "big", "txns": [f"r-{k % 3} w-{(k + 1) % 3}" for k in range(12)]},
+        {"name": "big", "txns": [f"r-{k % 3} w-{(k + 1) % 3}" for k in range(20)]},
     ]}
     batches = wf.parse_workloads(raw)
     refs = txn_bench.file_references(batches, seeds=3)
     assert refs["smf"].shape == (3, 2)
     assert refs["optimum"][0] == 18 == refs["lb"][0]  # the chain bound proves the optimum here
     assert refs["chain"][0] == 18 > refs["key"][0]
-    assert refs["optimum"][1] != refs["optimum"][1]  # n = 12 > EXACT_MAX_N: not computed (nan)
+    assert refs["optimum"][1] != refs["optimum"][1]  # n = 20 > EXACT_MAX_N: not computed (nan)
     assert (refs["lb"] <= refs["smf"].min(axis=0)).all()
     assert (refs["lb"] <= refs["sequential"]).all()
 

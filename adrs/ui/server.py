@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
-COOKIE = "adrs_ui_token"
+COOKIE = "adrs_ui_token_{port}"  # one per port: cookies are shared by every port of a host
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' "
                                "data:; connect-src 'self'; base-uri 'none'; form-action 'self'; "
@@ -128,7 +128,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, head: bool) -> None:
         parts = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-        cookies = {k: m.value for k, m in SimpleCookie(self.headers.get("Cookie", "")).items()}
+        try:
+            cookies = {k: m.value for k, m in SimpleCookie(self.headers.get("Cookie", "")).items()}
+        except Exception:  # noqa: BLE001 - a malformed Cookie header is no cookie
+            cookies = {}
         denied = self._check_access(query, cookies)
         if denied is not None:
             self._send(denied, head)
@@ -137,14 +140,15 @@ class _Handler(BaseHTTPRequestHandler):
             rest = urlencode({k: v for k, v in query.items() if k != "token"})
             self._send(Response(HTTPStatus.SEE_OTHER, b"", headers={
                 "Location": parts.path + (f"?{rest}" if rest else ""),
-                "Set-Cookie": f"{COOKIE}={self.server.token}; HttpOnly; SameSite=Strict; Path=/"}), head)
+                "Set-Cookie": f"{COOKIE.format(port=self.server.port)}={self.server.token}; HttpOnly; "
+                              "SameSite=Strict; Path=/"}), head)
             return
         self._send(self.server.app.handle(Request(parts.path, query, cookies, self.headers)), head)
 
     def _check_access(self, query: dict[str, str], cookies: dict[str, str]) -> Response | None:
         server = self.server
         if server.token:
-            given = query.get("token") or cookies.get(COOKIE) or ""
+            given = query.get("token") or cookies.get(COOKIE.format(port=server.port)) or ""
             if not hmac.compare_digest(given.encode(), server.token.encode()):
                 return Response(HTTPStatus.UNAUTHORIZED, b"a token is required: open the address "
                                 b"`adrs ui` printed at start-up\n", "text/plain; charset=utf-8")

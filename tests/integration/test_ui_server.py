@@ -162,11 +162,15 @@ def test_token_is_required_off_loopback(runs) -> None:
         assert get(srv, f"/run/{RUN}")[0] == 401
         assert get(srv, "/static/app.css")[0] == 401
         assert get(srv, "/?token=wrong")[0] == 401
-        assert get(srv, "/", headers={"Cookie": "adrs_ui_token=wrong"})[0] == 401
+        cookie = f"adrs_ui_token_{srv.port}"
+        assert get(srv, "/", headers={"Cookie": f"{cookie}=wrong"})[0] == 401
+        assert get(srv, "/", headers={"Cookie": "adrs_ui_token_1=s3cret-token"})[0] == 401  # another port's
+        assert get(srv, "/", headers={"Cookie": "a=\"unterminated"})[0] == 401
         status, headers, _ = get(srv, f"/run/{RUN}?token=s3cret-token&x=1")
         assert status == 303 and headers["location"] == f"/run/{RUN}?x=1"  # token leaves the address bar
         assert "HttpOnly" in headers["set-cookie"] and "SameSite=Strict" in headers["set-cookie"]
-        assert get(srv, f"/run/{RUN}", headers={"Cookie": "adrs_ui_token=s3cret-token"})[0] == 200
+        assert headers["set-cookie"].startswith(f"{cookie}=s3cret-token;")
+        assert get(srv, f"/run/{RUN}", headers={"Cookie": f"{cookie}=s3cret-token"})[0] == 200
     finally:
         srv.shutdown()
         srv.server_close()

@@ -34,13 +34,22 @@ def draw_curve(progress: Progress, output: Path, *, x_axis: str = "candidates", 
                        label="baselines (train)" if k == 0 else None)
             ax.annotate(f"{name} {score:.4g}", (1.0, score), xycoords=("axes fraction", "data"),
                         xytext=(-4, 3), textcoords="offset points", ha="right", fontsize=8, color="#374151")
+        # As on the web page: the range of the overall best and the baselines (far-off candidates and
+        # island curves are cut at the edge), on a log scale when it spans decades.
         scores = [*best.y, *progress.baselines.values()]
-        if xs and scores:  # keep the far-off candidates from flattening the curve
-            ordered = sorted(progress.points["score"])
-            lo = min(min(scores), ordered[int(0.03 * (len(ordered) - 1))])
-            hi = max(max(scores), ordered[int(0.97 * (len(ordered) - 1))])
-            pad = (hi - lo) * 0.06 or abs(hi) * 0.1 or 1.0
-            ax.set_ylim(lo - pad, hi + pad)
+        if scores:
+            lo, hi = min(scores), max(scores)
+            if lo > 0 and hi / lo > 20:
+                from matplotlib.ticker import FuncFormatter
+
+                ax.set_yscale("log")
+                ax.set_ylim(lo / 1.15, hi * 1.15)
+                plain = FuncFormatter(lambda v, _: f"{v:g}")
+                ax.yaxis.set_major_formatter(plain)
+                ax.yaxis.set_minor_formatter(plain)
+            else:
+                pad = (hi - lo) * 0.06 or abs(hi) * 0.1 or 1.0
+                ax.set_ylim(lo - pad, hi + pad)
         ax.set_xlabel("time since start (s)" if by_time else "candidate")
         ax.set_ylabel(f"{progress.objective} ({'lower' if progress.direction == 'minimize' else 'higher'} "
                       "is better)")

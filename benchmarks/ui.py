@@ -97,6 +97,21 @@ def first_byte(port: int, path: str) -> tuple[float, int, int]:
     return elapsed, response.status, size
 
 
+def cold_curves(runs_dir: Path) -> float:
+    """Milliseconds to compute the run page's curves without the server's cache (median of 3)."""
+    from adrs.curves import run_progress
+    from adrs.db import reader as rd
+
+    times = []
+    with rd.open_reader(rd.sqlite_url(runs_dir, RUN)) as reader:
+        run = rd.get_run(reader, RUN)
+        for _ in range(3):
+            began = time.perf_counter()
+            run_progress(reader, run)
+            times.append((time.perf_counter() - began) * 1000)
+    return statistics.median(times)
+
+
 def browser_ready(port: int, path: str, repeat: int) -> list[float]:
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -151,6 +166,8 @@ def main() -> None:
                 worst = max(worst, max(ms))
                 print(f"{path:64} {statistics.median(ms):9.1f} {max(ms):7.1f} {samples[0][2] / 1024:7.1f}")
             print(f"slowest first byte: {worst:.0f} ms (target < 300 ms)")
+            print(f"curves of the run computed cold (no cache, in this process): {cold_curves(runs):.0f} ms "
+                  "(`adrs ui` computes the newest runs' curves at start-up, cached until they change)")
             if not args.no_browser:
                 for path, label in ((base, "run page"), (f"{base}/lineage?program={ids['deepest']}",
                                                          "lineage of the deepest program")):

@@ -50,6 +50,7 @@ class Program(Base):
         # Covers the browsing queries (counts, best, curves, one node's children) so they never read
         # the large code/prompt columns: a 20,000-program SQLite run answers in milliseconds.
         Index("ix_program_outline", "run_id", "parent_id", "status", "score", "seq", "island", "created_at"),
+        Index("ix_program_best", "run_id", "status", "score", "seq"),  # best programs without a sort
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

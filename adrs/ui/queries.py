@@ -32,9 +32,16 @@ class RunRow:
 
 
 def run_row(reader: Reader, run: RunRecord) -> RunRow:
-    summary = rd.summarize_run(reader, run)
-    top = reader.rows("SELECT id FROM program WHERE run_id = :run AND status = 'ok' AND score IS NOT NULL "
-                      f"ORDER BY score {_order(run)}, seq LIMIT 1", run=run.id)
+    """What the runs table shows of ``run`` (the same figures as ``adrs runs``, from light columns)."""
+    top = reader.rows("SELECT id, score FROM program WHERE run_id = :run AND status = 'ok' AND score IS NOT "
+                      f"NULL ORDER BY score {_order(run)}, seq LIMIT 1", run=run.id)
+    counts = reader.rows("SELECT COUNT(*) AS programs, COALESCE(SUM(CASE WHEN status = 'ok' THEN 1 ELSE 0 "
+                         "END), 0) AS valid FROM program WHERE run_id = :run", run=run.id)[0]
+    cost = reader.rows("SELECT COALESCE(SUM(cost_usd), 0.0) AS cost FROM llm_call WHERE run_id = :run",
+                       run=run.id)[0]["cost"]
+    summary = rd.RunSummary(run.id, run.problem, run.proposer, run.status, int(counts["programs"]),
+                            int(counts["valid"]), top[0]["score"] if top else None, float(cost),
+                            run.elapsed_s)
     best_id = top[0]["id"] if top else None
     validation = None
     if best_id is not None:

@@ -130,6 +130,10 @@ class PromptConfig:
                               "probability")
 
 
+STRATEGIES = ("evolve", "best-of-n", "random-restart")  # see adrs.strategy
+POPULATIONS = ("islands", "map-elites")
+
+
 @dataclass(frozen=True)
 class EvolutionConfig:
     budget: int = 1000  # candidates after the seed
@@ -146,11 +150,27 @@ class EvolutionConfig:
     seed: int = 0
     # stop the campaign after this many evaluator_error / infra_error results in one session
     max_evaluator_errors: int = 10
+    # who is a candidate's parent (adrs.strategy): evolve | best-of-n | random-restart (controls)
+    strategy: str = "evolve"
+    population: str = "islands"  # for strategy evolve: islands | map-elites
+    restart_every: int = 50  # random-restart: candidates per restart from the seed
+    map_elites_axes: str = "mean_call_ms, code_length"  # metrics (or code_length), comma-separated
+    map_elites_bins: int = 6  # cells per axis
 
     def __post_init__(self) -> None:
         if self.max_evaluator_errors < 1:
             raise ConfigError(f"evolution: max_evaluator_errors must be >= 1, "
                               f"got {self.max_evaluator_errors}")
+        for name, value, allowed in (("strategy", self.strategy, STRATEGIES),
+                                     ("population", self.population, POPULATIONS)):
+            if value not in allowed:
+                raise ConfigError(f"evolution: {name} must be one of {', '.join(allowed)}, "
+                                  f"got {value!r}")
+        if self.restart_every < 1 or self.map_elites_bins < 1:
+            raise ConfigError("evolution: restart_every and map_elites_bins must be >= 1")
+        if not any(a.strip() for a in self.map_elites_axes.split(",")):
+            raise ConfigError("evolution: map_elites_axes must name at least one metric "
+                              "(or code_length)")
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 
 from adrs.config import RunConfig
 from adrs.db.store import RunStore
+from adrs.dedup import DuplicateIndex
 from adrs.errors import CampaignError
 from adrs.executor import Executor, RayExecutor
 from adrs.loopstate import LoopState, Progress
@@ -59,7 +60,8 @@ async def evolve(campaign: Campaign) -> str:
     """Run the loop until a stop rule fires; return the stop reason. Raises CampaignError."""
     config, spec, proposer = campaign.config, campaign.spec, campaign.proposer
     executor = campaign.executor or RayExecutor(str(spec.root), campaign.limits)
-    planner = campaign.planner or IslandPlanner(config.evolution, spec.fitness, proposer.templates)
+    planner = campaign.planner or IslandPlanner(config.evolution, spec.fitness, proposer.templates,
+                                                spec.front)
     window = config.evolution.workers + proposer.concurrency
     with closing(RunStore(campaign.engine, campaign.run_id)) as store:
         state = LoopState(store.programs(), *store.spent())
@@ -68,6 +70,7 @@ async def evolve(campaign: Campaign) -> str:
         baselines = await _train_baselines(store, campaign, executor)
         running: dict[asyncio.Task[Outcome], int] = {}
         next_seq, reason = SEED_SEQ, ""
+        duplicates = DuplicateIndex(state.programs)
         try:
             while True:
                 reason = reason or stop_reason(campaign.stop_rules, config.evolution, state, next_seq)
@@ -75,7 +78,8 @@ async def evolve(campaign: Campaign) -> str:
                     if next_seq not in state.done:
                         plan = SEED_PLAN if next_seq == SEED_SEQ else \
                             planner.plan(state.visible(next_seq, window), next_seq)
-                        running[asyncio.create_task(_candidate(campaign, executor, plan))] = next_seq
+                        running[asyncio.create_task(
+                            _candidate(campaign, executor, plan, duplicates))] = next_seq
                     next_seq += 1
                     reason = stop_reason(campaign.stop_rules, config.evolution, state, next_seq)
                 if not running:
@@ -84,7 +88,9 @@ async def evolve(campaign: Campaign) -> str:
                 for task in sorted(finished, key=running.__getitem__):
                     del running[task]
                     outcome = task.result()
-                    state.add(store.add_outcome(outcome, state.elapsed_s()), outcome)  # record
+                    view = store.add_outcome(outcome, state.elapsed_s())  # record
+                    state.add(view, outcome)
+                    duplicates.record(view.code, view.seq, view.status, view.id)
                     _check_outcome(state, outcome, config.evolution.max_evaluator_errors)
                     _observe(campaign, outcome)
                     campaign.on_progress(state.progress(config.evolution.budget, spec.better,
@@ -101,10 +107,13 @@ async def evolve(campaign: Campaign) -> str:
         return reason or "budget reached"
 
 
-async def _candidate(campaign: Campaign, executor: Executor, plan: Plan) -> Outcome:
-    """One candidate's path: propose, patch, evaluate. Failures before evaluation are Outcomes."""
+async def _candidate(campaign: Campaign, executor: Executor, plan: Plan,
+                     duplicates: DuplicateIndex) -> Outcome:
+    """One candidate's path: propose, patch, evaluate unless it duplicates an evaluated program.
+    Failures before evaluation are Outcomes."""
     if plan.parent is None:  # the seed: nothing to propose
         seed = Candidate(code=campaign.spec.seed_code, parent_id=None, kind="seed")
+        duplicates.claim(seed.code, plan.seq)
         return await _evaluate(executor, plan, None, seed, 0.0)
     started = time.perf_counter()
     proposal = await _propose(campaign.proposer, plan)
@@ -118,6 +127,9 @@ async def _candidate(campaign: Campaign, executor: Executor, plan: Plan) -> Outc
         return Outcome(plan, proposal, None, Failure(Status.PATCH_ERROR, str(err)), propose_s)
     candidate = Candidate(code=patched.code, parent_id=plan.parent.id, diff=patched.diff,
                           kind=plan.kind)
+    duplicate = duplicates.claim(candidate.code, plan.seq)  # no await since the check: no race
+    if duplicate is not None:  # costs no sandbox time
+        return Outcome(plan, proposal, candidate, duplicate, propose_s)
     return await _evaluate(executor, plan, proposal, candidate, propose_s)
 
 

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from adrs.config import EvolutionConfig
+from adrs.pareto import FrontObjective
 from adrs.program import ProgramView
-from adrs.selection import Fitness, recent_failure, select, select_mate
+from adrs.selection import Fitness, recent_failure, select_mate
+from adrs.strategy import choose
 
 if TYPE_CHECKING:
     from adrs.prompt import Prompt
@@ -58,12 +60,14 @@ class IslandPlanner:
     """Islands, tournaments and inspirations (``adrs.selection``), plus the template draw."""
 
     def __init__(self, evolution: EvolutionConfig, fitness: Fitness,
-                 templates: Mapping[str, float]) -> None:
+                 templates: Mapping[str, float], front: Sequence[FrontObjective] = ()) -> None:
         self.evolution, self.fitness, self.templates = evolution, fitness, dict(templates)
+        self.front = tuple(front)  # >= 2 objectives: parents from each island's Pareto front
 
     def plan(self, visible: Sequence[ProgramView], seq: int) -> Plan:
         rng = random.Random(f"{self.evolution.seed}:{seq}")
-        chosen = select(visible, seq, rng, self.evolution, self.fitness)
+        # evolution.strategy / population (adrs.strategy): islands, MAP-Elites or a control
+        chosen = choose(visible, seq, rng, self.evolution, self.fitness, self.front)
         parent, mate, inspirations = chosen.parent, None, chosen.inspirations
         kind = choose_template(rng, self.templates) if self.templates else "mutation"
         if kind == "fix":

@@ -19,6 +19,7 @@ import yaml
 
 from adrs.config import ConfigError, SandboxConfig, check_keys, require
 from adrs.limits import Limits
+from adrs.pareto import FrontObjective, parse_front
 from adrs.plugins import EVALUATOR_GROUP, PROBLEM_GROUP
 from adrs.program import EVOLVE_END, EVOLVE_START
 from adrs.proposer.ast_ops import Vocabulary
@@ -41,6 +42,7 @@ class ProblemSpec:
     limits: Limits
     mutator: dict[str, Any] = field(default_factory=dict)  # vocabulary for the offline mutator
     compare_with: tuple[str, ...] = ()  # baselines shown in progress and reports
+    front: tuple[FrontObjective, ...] = ()  # >= 2 objectives: Pareto selection (adrs.pareto)
 
     @property
     def seed_code(self) -> str:
@@ -153,7 +155,7 @@ def parse_problem(root: Path) -> ProblemSpec:
                             "seed_program", "baselines", "instances", "limits", "mutator",
                             "compare_with"})
     objective = require(raw, "objective", dict, where)
-    check_keys(objective, f"{where}: objective", {"metric", "direction"})
+    check_keys(objective, f"{where}: objective", {"metric", "direction", "front"})
     direction = require(objective, "direction", str, f"{where}: objective")
     if direction not in ("minimize", "maximize"):
         raise ConfigError(f"{where}: objective.direction must be 'minimize' or 'maximize', "
@@ -198,4 +200,5 @@ def parse_problem(root: Path) -> ProblemSpec:
         limits=Limits(**limits_raw),
         mutator=mutator,
         compare_with=compare_with,
+        front=parse_front(objective.get("front"), where),
     )

@@ -36,6 +36,7 @@ class Status(StrEnum):
     INFRA_ERROR = "infra_error"  # the evaluation's worker or Ray died twice
     PATCH_ERROR = "patch_error"  # the proposal could not be turned into a program
     PROPOSAL_ERROR = "proposal_error"  # the proposer failed (e.g. the LLM call failed after retries)
+    DUPLICATE = "duplicate"  # equivalent to a program already evaluated in the run (adrs.dedup)
 
     @property
     def fault(self) -> Fault:
@@ -55,7 +56,7 @@ class Status(StrEnum):
 
 _FAULTS = {Status.OK: Fault.NONE, Status.EVALUATOR_ERROR: Fault.TRUSTED,
            Status.INFRA_ERROR: Fault.TRUSTED, Status.PATCH_ERROR: Fault.PROPOSER,
-           Status.PROPOSAL_ERROR: Fault.PROPOSER}
+           Status.PROPOSAL_ERROR: Fault.PROPOSER, Status.DUPLICATE: Fault.PROPOSER}
 
 
 def status_of(value: str) -> Status:

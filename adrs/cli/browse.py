@@ -88,11 +88,14 @@ def best(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     holdout: Annotated[bool, typer.Option("--holdout", help="Score on holdout instances.")] = False,
     split: Annotated[str, typer.Option(help="validation or holdout.")] = "validation",
+    front: Annotated[bool, typer.Option("--front", help="Only list the Pareto front of the "
+                                        "problem's front objectives (no evaluation).")] = False,
     db: DbUrl = None,
     runs_dir: RunsDir = Path("runs"),
 ) -> None:
     """The best program of a run, scored on validation (or holdout) instances next to the baselines."""
     from adrs.cli.report_view import print_report
+    from adrs.cli.search_view import print_duplicates, print_front, search_summary
     from adrs.db import reader as rd
     from adrs.problem import load_problem
     from adrs.report import best_report
@@ -101,16 +104,24 @@ def best(
     if split not in ("validation", "holdout"):
         raise typer.BadParameter("split must be 'validation' or 'holdout'")
     with _open_run(runs_dir, db, run_id) as (reader, run):
+        spec = load_problem(run.problem_root if Path(run.problem_root).is_dir() else run.problem)
+        searched = search_summary(rd.programs(reader, run.id), spec.front)
+        if front:
+            if as_json:
+                print(json.dumps({"run": run.id, **searched}, indent=2))
+            else:
+                print_front(searched, spec.front)
+            return
         top = _best_or_error(reader, run)
         stored = rd.evaluations(reader, run.id, split)
-    spec = load_problem(run.problem_root if Path(run.problem_root).is_dir() else run.problem)
     report, _ = best_report(run, top, stored, spec, split)  # type: ignore[arg-type]
     if output is not None:
         output.write_text(top.code)
     if as_json:
-        print(json.dumps(report.to_dict(), indent=2))
+        print(json.dumps(report.to_dict() | {"search": searched}, indent=2))
     else:
         print_report(report, top, show_code=output is None)
+        print_duplicates(searched)
         if output is not None:
             console.print(f"wrote program #{report.program_id} to {output}")
 

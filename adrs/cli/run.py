@@ -31,6 +31,9 @@ def run(
     workers: Annotated[int | None, typer.Option(help="Evaluations in parallel.")] = None,
     max_time: Annotated[float | None, typer.Option("--max-time", help="Wall-time budget, seconds.")] = None,
     budget_usd: Annotated[float | None, typer.Option("--budget-usd", help="LLM spend budget.")] = None,
+    strategy: Annotated[str | None, typer.Option(
+        help="evolve (default), or a control with the same budget: best-of-n (every candidate "
+             "mutates the seed) or random-restart (hill climbing restarted from the seed).")] = None,
     db: DbUrl = None,
     runs_dir: RunsDir = Path("runs"),
     openevolve: Annotated[Path | None, typer.Option(
@@ -53,7 +56,7 @@ def run(
         raise typer.BadParameter("give a PROBLEM or --openevolve DIR")
     overrides = {
         "evolution": {"budget": budget, "seed": seed, "workers": workers, "max_time_s": max_time,
-                      "budget_usd": budget_usd},
+                      "budget_usd": budget_usd, "strategy": strategy},
         "llm": {"model": model},
         "db": {"url": db, "runs_dir": str(runs_dir)},
     }
@@ -85,6 +88,7 @@ def _drive(campaign: Campaign) -> None:
 
     from adrs.campaign import start_ray
     from adrs.cli.report_view import print_report
+    from adrs.cli.search_view import print_duplicates, print_front, search_summary
     from adrs.db import reader as rd
     from adrs.db import store
     from adrs.db.models import Run
@@ -132,6 +136,10 @@ def _drive(campaign: Campaign) -> None:
         run_record = rd.get_run(reader, campaign.run_id)
         top = rd.best_program(reader, run_record)
         stored = rd.evaluations(reader, campaign.run_id, "validation")
+        searched = search_summary(rd.programs(reader, campaign.run_id), campaign.spec.front)
+    print_duplicates(searched)
+    if campaign.spec.front:
+        print_front(searched, campaign.spec.front)
     if top is None:
         console.print("[yellow]no correct program yet[/]")
         return

@@ -215,6 +215,14 @@ def best_program(reader: Reader, run: RunRecord) -> ProgramRecord | None:
     return get_program(reader, found[0]["id"]) if found else None
 
 
+def programs(reader: Reader, run_id: str, status: str | None = None) -> list[ProgramRecord]:
+    """The run's programs (only those with ``status`` when given), in candidate order."""
+    where = " AND status = :status" if status else ""
+    found = reader.rows(f"SELECT {_PROGRAM_COLUMNS} FROM program WHERE run_id = :run{where} "
+                        f"ORDER BY seq", run=run_id, status=status)
+    return [_record(ProgramRecord, row, ("metrics",)) for row in found]
+
+
 def lineage(reader: Reader, program_id: int) -> list[ProgramRecord]:
     """The program and its ancestors, from the seed down to the program."""
     chain = [get_program(reader, program_id)]

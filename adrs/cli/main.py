@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from adrs.cli import author, bench, browse, run, spend, ui
+from adrs.cli import author, bench, browse, controls, run, spend, ui
 
 app = typer.Typer(
     name="adrs",
@@ -19,6 +19,7 @@ app.add_typer(bench.app)
 app.add_typer(spend.app)
 app.add_typer(author.app)
 app.add_typer(ui.app)
+app.add_typer(controls.app)
 
 if __name__ == "__main__":
     app()

@@ -374,8 +374,16 @@ def replace_function(candidate: tuple[int, int, ast.FunctionDef, str], ctx: Cont
     return f"function {other.name}() from {label}"
 
 
+def is_named_constant(site: Site) -> bool:
+    """``name = <number>``: a tunable the author named (passes, window, alpha, ...)."""
+    return is_number_constant(site.node) and isinstance(site.holder, (ast.Assign, ast.AnnAssign)) \
+        and site.field == "value"
+
+
 OPERATOR_TABLE: tuple[Operator, ...] = (
     Operator("const", 3.0, sites_where(lambda s, c: is_number_constant(s.node)), perturb_constant),
+    # named tunables get their own chance: in a long function they are a few sites among many
+    Operator("param", 3.0, sites_where(lambda s, c: is_named_constant(s)), perturb_constant),
     Operator("var", 2.0, sites_where(lambda s, c: isinstance(s.node, ast.Name)
                                      and bool(variable_choices(s))), replace_variable),
     Operator("binop", 1.5, sites_where(lambda s, c: isinstance(s.node, (ast.BinOp, ast.operator))

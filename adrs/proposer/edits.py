@@ -34,8 +34,6 @@ from adrs.proposer.names import free_names, undefined_names
 MAX_EXPR_NODES = 24  # edits that grow an expression stop at this size (against bloat)
 HELPER_WEIGHT = 0.4  # helpers change behaviour less directly than the functions the harness calls
 INT_LIMIT = 1000
-JUMP_PROBABILITY = 0.3  # integer constants: chance of a far jump instead of a local step
-JUMP_LIMIT = 200
 FLOAT_LIMIT = 1e6
 ORDER_GROUPS = ((ast.Lt, ast.LtE, ast.Gt, ast.GtE), (ast.Eq, ast.NotEq))
 
@@ -157,11 +155,6 @@ def sites_where(test: Callable[[Site, Context], bool]) -> Callable[[Context], li
 # ---- operators -------------------------------------------------------------------------------
 
 def step_int(value: int, rng: random.Random) -> int:
-    """A nearby integer, or (with JUMP_PROBABILITY) a log-uniform jump across 1..JUMP_LIMIT: loop
-    counts and window sizes often pay off only far from where the seed set them (0 or 1)."""
-    if rng.random() < JUMP_PROBABILITY:
-        new = int(round(math.exp(rng.uniform(0.0, math.log(JUMP_LIMIT)))))
-        return new if new != value else value + 1
     k = rng.randint(2, 5)
     options = {value + 1, value - 1, value + k, value - k, value * 2, value // 2, 0, 1}
     options.discard(value)
@@ -374,16 +367,8 @@ def replace_function(candidate: tuple[int, int, ast.FunctionDef, str], ctx: Cont
     return f"function {other.name}() from {label}"
 
 
-def is_named_constant(site: Site) -> bool:
-    """``name = <number>``: a tunable the author named (passes, window, alpha, ...)."""
-    return is_number_constant(site.node) and isinstance(site.holder, (ast.Assign, ast.AnnAssign)) \
-        and site.field == "value"
-
-
 OPERATOR_TABLE: tuple[Operator, ...] = (
     Operator("const", 3.0, sites_where(lambda s, c: is_number_constant(s.node)), perturb_constant),
-    # named tunables get their own chance: in a long function they are a few sites among many
-    Operator("param", 3.0, sites_where(lambda s, c: is_named_constant(s)), perturb_constant),
     Operator("var", 2.0, sites_where(lambda s, c: isinstance(s.node, ast.Name)
                                      and bool(variable_choices(s))), replace_variable),
     Operator("binop", 1.5, sites_where(lambda s, c: isinstance(s.node, (ast.BinOp, ast.operator))

@@ -18,7 +18,7 @@ from adrs.cli.main import app
 from adrs.config import load_run_config
 from adrs.db.models import Program
 from adrs.evolve import evolve
-from adrs.proposer import Proposal
+from adrs.proposer import BaseProposer, Proposal
 from tests.conftest import TOY_PROBLEM
 
 pytestmark = pytest.mark.usefixtures("ray_session")
@@ -39,10 +39,10 @@ def rows(campaign) -> list[Program]:
         return list(found)
 
 
-class Cycling:
+class Cycling(BaseProposer):
     """Proposes three programs in turn, each time formatted differently (comments, names)."""
 
-    name, uses_prompt = "cycling", False
+    name = "cycling"
 
     def __init__(self) -> None:
         self.calls = 0

@@ -33,10 +33,12 @@ def test_every_status_knows_whose_fault_it_is() -> None:
     assert {s for s in Status if s.fault is Fault.TRUSTED} == {Status.EVALUATOR_ERROR,
                                                                Status.INFRA_ERROR}
     assert {s for s in Status if s.fault is Fault.PROPOSER} == {Status.PATCH_ERROR,
-                                                                Status.PROPOSAL_ERROR}
+                                                                Status.PROPOSAL_ERROR,
+                                                                Status.DUPLICATE}
     assert Status.TIMEOUT.candidates_fault and not Status.PATCH_ERROR.candidates_fault
     # the bandit hears about bad patches (the model's reply) but not failed calls or evaluator bugs
     assert Status.PATCH_ERROR.judges_proposer and Status.INVALID.judges_proposer
+    assert Status.DUPLICATE.judges_proposer and not Status.DUPLICATE.candidates_fault
     assert not Status.PROPOSAL_ERROR.judges_proposer and not Status.INFRA_ERROR.judges_proposer
 
 

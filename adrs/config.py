@@ -156,8 +156,15 @@ class EvolutionConfig:
     restart_every: int = 50  # random-restart: candidates per restart from the seed
     map_elites_axes: str = "mean_call_ms, code_length"  # metrics (or code_length), comma-separated
     map_elites_bins: int = 6  # cells per axis
+    # an evaluation that hits infra_error (dead worker, lost node, dead sandbox server) is tried
+    # again this many times before its infra_error is recorded
+    infra_retries: int = 2
 
     def __post_init__(self) -> None:
+        if isinstance(self.infra_retries, bool) or not isinstance(self.infra_retries, int) \
+                or not 0 <= self.infra_retries <= 10:
+            raise ConfigError(f"evolution: infra_retries must be an integer from 0 to 10, "
+                              f"got {self.infra_retries!r}")
         if self.max_evaluator_errors < 1:
             raise ConfigError(f"evolution: max_evaluator_errors must be >= 1, "
                               f"got {self.max_evaluator_errors}")

@@ -33,6 +33,7 @@ from adrs.plan import SEED_PLAN, SEED_SEQ, IslandPlanner, Plan, Planner
 from adrs.problem import ProblemSpec
 from adrs.program import Candidate
 from adrs.proposer import Proposal, ProposalError, Proposer
+from adrs.retry import with_retries
 from adrs.sandbox import Limits
 from adrs.status import Fault, Status
 from adrs.stopping import BUDGETS, StopRule, stop_reason
@@ -59,7 +60,8 @@ class Campaign:
 async def evolve(campaign: Campaign) -> str:
     """Run the loop until a stop rule fires; return the stop reason. Raises CampaignError."""
     config, spec, proposer = campaign.config, campaign.spec, campaign.proposer
-    executor = campaign.executor or RayExecutor(str(spec.root), campaign.limits)
+    executor = with_retries(campaign.executor or RayExecutor(str(spec.root), campaign.limits),
+                            config.evolution.infra_retries)
     planner = campaign.planner or IslandPlanner(config.evolution, spec.fitness, proposer.templates,
                                                 spec.front)
     window = config.evolution.workers + proposer.concurrency

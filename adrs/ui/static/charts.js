@@ -6,7 +6,8 @@ const Charts = (() => {
   const PALETTE = ["#2563eb", "#db2777", "#059669", "#d97706", "#7c3aed", "#0891b2", "#65a30d", "#dc2626"];
   const STATUS_COLORS = {ok: "#16a34a", invalid: "#f59e0b", below_threshold: "#fbbf24", error: "#dc2626",
     crash: "#b91c1c", timeout: "#9333ea", memory: "#c026d3", patch_error: "#64748b",
-    proposal_error: "#94a3b8", evaluator_error: "#0f172a", infra_error: "#475569"};
+    proposal_error: "#94a3b8", evaluator_error: "#0f172a", infra_error: "#475569", syntax_error: "#ef4444",
+    bad_output: "#f97316", duplicate: "#cbd5e1"};
 
   function el(name, attrs, parent) {
     const node = document.createElementNS(NS, name);

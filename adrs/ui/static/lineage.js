@@ -11,7 +11,8 @@
   const api = `/api/run/${encodeURIComponent(runId)}`;
   const page = `/run/${encodeURIComponent(runId)}`;
   const PAGE = 50;
-  const MARKS = {ok: "✓", timeout: "⏱", invalid: "✗", error: "✗", crash: "✗", patch_error: "⚠", proposal_error: "⚠"};
+  const MARKS = {ok: "✓", timeout: "⏱", patch_error: "⚠", proposal_error: "⚠", duplicate: "=",
+                 evaluator_error: "⚠", infra_error: "⚠"};
 
   function fmt(v) {
     if (v === null || v === undefined) return "—";

@@ -26,7 +26,7 @@ CHILDREN = 120  # > 2 pages of 50
 
 
 def build_run(runs_dir: Path, run_id: str = "toy-ui", *, url: str | None = None,
-              status: str = "finished") -> dict[str, int]:
+              status: str = "finished", problem: str = "toy") -> dict[str, int]:
     """Write one run; returns the ids of its notable programs."""
     if url is None:
         (runs_dir / run_id).mkdir(parents=True, exist_ok=True)
@@ -35,7 +35,7 @@ def build_run(runs_dir: Path, run_id: str = "toy-ui", *, url: str | None = None,
     start = datetime(2026, 1, 1, 12, 0, 0)
     ids: dict[str, int] = {}
     with Session(engine) as session:
-        session.add(Run(id=run_id, problem="toy", problem_root="/nonexistent", config={}, seed=0,
+        session.add(Run(id=run_id, problem=problem, problem_root="/nonexistent", config={}, seed=0,
                         proposer="openai/fake-model", objective="error", direction="minimize",
                         status=status, elapsed_s=42.0, created_at=start))
         session.flush()

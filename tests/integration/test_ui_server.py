@@ -245,11 +245,14 @@ def test_server_never_writes_and_follows_a_run_being_written(tmp_path: Path) -> 
 def test_one_database_with_many_runs(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
     first = build_run(tmp_path, "first", url=url)
-    second = build_run(tmp_path, "second", url=url)
+    second = build_run(tmp_path, "second", url=url, problem="txn")
     srv, _ = start("127.0.0.1", 0, App(Catalog(tmp_path / "unused", url)))
     try:
         listing = get(srv, "/")[2]
         assert "/run/first" in listing and "/run/second" in listing
+        only_txn = get(srv, "/?problem=txn")[2]  # the problem filter
+        assert "/run/second" in only_txn and "/run/first" not in only_txn
+        assert '<option value="txn" selected>' in only_txn
         assert get(srv, f"/run/first/program/{first['hostile']}")[0] == 200
         assert get(srv, f"/run/first/program/{second['hostile']}")[0] == 404  # another run's program
         assert get(srv, "/compare?a=first&b=second")[0] == 200

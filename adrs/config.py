@@ -136,16 +136,18 @@ POPULATIONS = ("islands", "map-elites")
 
 @dataclass(frozen=True)
 class EvolutionConfig:
-    budget: int = 1000  # candidates after the seed
+    budget: int = 2000  # candidates after the seed (duplicates count, but cost no sandbox time)
     # wall-time budget, accumulated over resumes; None: no limit. Evolved SMTT programs get slower
-    # (more improvement passes), so the default campaign is capped at 7 minutes of evolution.
-    max_time_s: float | None = 420.0
+    # (more improvement passes), so the default campaign is capped at 10 minutes of evolution.
+    max_time_s: float | None = 600.0
     budget_usd: float | None = None  # stop when LLM spend reaches this
     workers: int = 2  # evaluations in flight (Ray CPUs)
-    islands: int = 4
+    # Two islands, the island's best as the parent 60 % of the time: the offline mutator makes one
+    # edit per child, so most progress comes from the current best (docs/search.md, figures).
+    islands: int = 2
     migration_interval: int = 40  # candidates between migrations (best of island k joins k+1)
     tournament_size: int = 3
-    elite_probability: float = 0.25  # chance to take the island's best as the parent
+    elite_probability: float = 0.6  # chance to take the island's best as the parent
     inspirations: int = 2
     seed: int = 0
     # stop the campaign after this many evaluator_error / infra_error results in one session

@@ -49,12 +49,16 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--runs-dir", type=Path, default=None,
                         help="keep the runs here (default: a temporary folder)")
+    parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=STRATEGIES)
+    parser.add_argument("--report-only", action="store_true",
+                        help="only print the table for the runs already in --runs-dir (e.g. after "
+                             "running strategies in parallel)")
     args = parser.parse_args()
     runs_dir = args.runs_dir or Path(tempfile.mkdtemp(prefix="adrs-controls-"))
     runs_dir.mkdir(parents=True, exist_ok=True)
     print(f"smtt, offline mutator, budget {args.budget} candidates, seeds {args.seeds}, "
           f"runs in {runs_dir}; load average before: {os.getloadavg()[0]:.2f}")
-    for strategy in STRATEGIES:
+    for strategy in [] if args.report_only else args.strategies:
         for seed in args.seeds:
             seconds = run_one(strategy, seed, args.budget, runs_dir)
             print(f"  {strategy:15s} seed {seed}: {seconds:6.0f} s", flush=True)

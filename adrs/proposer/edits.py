@@ -27,6 +27,7 @@ from adrs.proposer.ast_ops import (
     collect_sites,
     dotted,
     is_numeric_call,
+    ordinary,
     same_tree,
 )
 from adrs.proposer.names import free_names, undefined_names
@@ -34,6 +35,8 @@ from adrs.proposer.names import free_names, undefined_names
 MAX_EXPR_NODES = 24  # edits that grow an expression stop at this size (against bloat)
 HELPER_WEIGHT = 0.4  # helpers change behaviour less directly than the functions the harness calls
 INT_LIMIT = 1000
+JUMP_PROBABILITY = 0.3  # integer constants: chance of a far jump instead of a local step
+JUMP_LIMIT = 200
 FLOAT_LIMIT = 1e6
 ORDER_GROUPS = ((ast.Lt, ast.LtE, ast.Gt, ast.GtE), (ast.Eq, ast.NotEq))
 
@@ -155,6 +158,11 @@ def sites_where(test: Callable[[Site, Context], bool]) -> Callable[[Context], li
 # ---- operators -------------------------------------------------------------------------------
 
 def step_int(value: int, rng: random.Random) -> int:
+    """A nearby integer, or (with JUMP_PROBABILITY) a log-uniform jump across 1..JUMP_LIMIT: loop
+    counts and window sizes often pay off only far from where the seed set them (0 or 1)."""
+    if rng.random() < JUMP_PROBABILITY:
+        new = int(round(math.exp(rng.uniform(0.0, math.log(JUMP_LIMIT)))))
+        return new if new != value else value + 1
     k = rng.randint(2, 5)
     options = {value + 1, value - 1, value + k, value - k, value * 2, value // 2, 0, 1}
     options.discard(value)
@@ -367,8 +375,61 @@ def replace_function(candidate: tuple[int, int, ast.FunctionDef, str], ctx: Cont
     return f"function {other.name}() from {label}"
 
 
+def unused_parameters(site: Site, ctx: Context) -> list[str]:
+    """Numeric parameters of the site's function that its body never reads (cached per function).
+    A seed's author passes them for a reason: an expression that starts using one is promising."""
+    key = ("unused", site.block, site.func)
+    if key not in ctx.material:
+        f = ctx.sites.functions.get((site.block, site.func))
+        found: list[str] = []
+        if f is not None:
+            a = f.args
+            params = [x.arg for x in a.posonlyargs + a.args + a.kwonlyargs]
+            read = {n.id for n in ast.walk(f) if isinstance(n, ast.Name)
+                    and isinstance(n.ctx, ast.Load)}
+            found = [x for x in params if x not in read and ordinary(x)]
+        ctx.material[key] = found  # type: ignore[assignment]
+    return [x for x in ctx.material[key] if site.kind_of(x) != "container"]  # type: ignore[union-attr]
+
+
+def use_parameter(site: Site, ctx: Context) -> str | None:
+    """e -> e +/- c * x or f(e, x) with x a parameter the function does not read yet."""
+    rng, e = ctx.rng, site.node
+    x = ast.Name(rng.choice(unused_parameters(site, ctx)), ast.Load())
+    old = short(e)
+    if ctx.vocab.functions and rng.random() < 0.4:
+        f = rng.choice(ctx.vocab.functions)
+        site.replace(call(f, [e, x] if rng.random() < 0.5 else [x, e]))
+    else:
+        c = rng.choice(ctx.vocab.constants or (1.0,))
+        term = x if c == 1.0 else ast.BinOp(number(c), ast.Mult(), x)
+        site.replace(ast.BinOp(e, rng.choice([ast.Add, ast.Sub])(), term))
+    return f"use {x.id}: {old} -> {short(site.node)}"
+
+
+def perturb_named(site: Site, ctx: Context) -> str | None:
+    """Like ``perturb_constant``, but a non-negative tunable stays non-negative (a count, a
+    window, a weight: flipping its sign is rarely the point)."""
+    old = site.node.value
+    note = perturb_constant(site, ctx)
+    new = site.holder.value  # type: ignore[attr-defined]
+    if note and old >= 0 and isinstance(new, ast.UnaryOp):  # number() writes negatives as -x
+        value = new.operand.value  # type: ignore[attr-defined]
+        site.replace(ast.Constant(value))
+        note = f"const {old!r} -> {value!r}"
+    return note
+
+
+def is_named_constant(site: Site) -> bool:
+    """``name = <number>``: a tunable the author named (passes, window, alpha, ...)."""
+    return is_number_constant(site.node) and isinstance(site.holder, (ast.Assign, ast.AnnAssign)) \
+        and site.field == "value"
+
+
 OPERATOR_TABLE: tuple[Operator, ...] = (
     Operator("const", 3.0, sites_where(lambda s, c: is_number_constant(s.node)), perturb_constant),
+    # named tunables get their own chance: in a long function they are a few sites among many
+    Operator("param", 3.0, sites_where(lambda s, c: is_named_constant(s)), perturb_named),
     Operator("var", 2.0, sites_where(lambda s, c: isinstance(s.node, ast.Name)
                                      and bool(variable_choices(s))), replace_variable),
     Operator("binop", 1.5, sites_where(lambda s, c: isinstance(s.node, (ast.BinOp, ast.operator))
@@ -383,6 +444,8 @@ OPERATOR_TABLE: tuple[Operator, ...] = (
     Operator("graft", 2.0, sites_where(lambda s, c: bool(c.donors) and wrappable(s, c)
                                        and bool(donor_sites(s, c))), graft),
     Operator("function", 1.0, function_candidates, replace_function),
+    Operator("use", 2.0, sites_where(lambda s, c: can_grow(s, c) and not s.int_ctx
+                                     and bool(unused_parameters(s, c))), use_parameter),
 )
 
 

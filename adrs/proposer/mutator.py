@@ -24,7 +24,7 @@ from adrs.proposer.edits import Context, Donor, apply_random_edit
 from adrs.proposer.names import module_names, undefined_names
 
 EDIT_COUNTS = (1, 2, 3)
-EDIT_COUNT_WEIGHTS = (0.55, 0.3, 0.15)
+EDIT_COUNT_WEIGHTS = (1.0, 0.0, 0.0)
 # Expressions that need no parentheses wherever they go (the parser reads them as one atom).
 ATOMS = (ast.Name, ast.Constant, ast.Call, ast.Attribute, ast.Subscript, ast.List, ast.Tuple,
          ast.Dict, ast.Set, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)

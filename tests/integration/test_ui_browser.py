@@ -142,6 +142,8 @@ def test_hostile_programs_run_no_script(site, browser, shots) -> None:
     no_script_ran(browser)
     browser.get(f"{base}/run/toy-ui/lineage?program={ids['crossover']}")
     wait_ready(browser)
+    mate = browser.find_element(By.CSS_SELECTOR, ".row.focus a.mate-link")  # the second parent
+    assert mate.text == f"× #{ids['mate']}" and mate.get_attribute("href").endswith(f"/program/{ids['mate']}")
     note = browser.find_elements(By.CSS_SELECTOR, "li.node .note")
     assert any("javascript:document.title" in n.get_attribute("title") for n in note)
     no_script_ran(browser)

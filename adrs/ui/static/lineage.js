@@ -60,6 +60,15 @@
     link.textContent = `#${n.id}`;
     row.appendChild(link);
     row.appendChild(span(`mark st-${n.status}`, MARKS[n.status] || "✗", n.status));
+    const mate = /crossover with program #(\d+)/.exec(n.note || "");
+    if (mate) {  // the second parent of a crossover
+      const second = document.createElement("a");
+      second.className = "mate-link";
+      second.href = `${page}/program/${mate[1]}`;
+      second.textContent = `× #${mate[1]}`;
+      second.title = "second parent (crossover)";
+      row.appendChild(second);
+    }
     const meta = [`cand ${n.seq}`, `island ${n.island}`, `gen ${n.generation}`];
     if (n.children) meta.push(`${n.children} child${n.children === 1 ? "" : "ren"}`);
     row.appendChild(span("meta", meta.join(" · ")));

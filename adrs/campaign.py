@@ -16,6 +16,7 @@ from pathlib import Path
 from adrs.config import RunConfig, load_run_config
 from adrs.db import store
 from adrs.db.reader import get_run, locate_run, open_reader
+from adrs.errors import CampaignError
 from adrs.evolve import Campaign, with_budget
 from adrs.problem import ProblemSpec, load_problem
 from adrs.prompt import ProblemContext
@@ -24,14 +25,22 @@ from adrs.proposer.factory import make_proposer
 from adrs.sandbox import isolation_level
 
 
-def start_ray(workers: int) -> None:
-    """Start a local Ray session with ``workers`` CPUs (no-op when one is already running)."""
+def start_ray(workers: int, address: str | None = None) -> None:
+    """Join the Ray cluster at ``address``, or start a local Ray session with ``workers`` CPUs
+    (no-op when Ray is already running in this process)."""
     import ray
 
-    if not ray.is_initialized():
-        os.environ.setdefault("RAY_DEDUP_LOGS", "0")
-        ray.init(num_cpus=workers, include_dashboard=False, logging_level=logging.ERROR,
-                 log_to_driver=False)
+    if ray.is_initialized():
+        return
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    if address:
+        try:
+            ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
+        except (ConnectionError, ValueError, RuntimeError) as err:
+            raise CampaignError(f"cannot join the Ray cluster at {address}: {err}") from None
+    else:  # "local": a RAY_ADDRESS left in the environment must not redirect a local session
+        ray.init(address="local", num_cpus=workers, include_dashboard=False,
+                 logging_level=logging.ERROR, log_to_driver=False)
 
 
 def new_run_id(problem: str) -> str:
@@ -61,9 +70,10 @@ def new_campaign(problem: str, config: RunConfig) -> Campaign:
     else:
         (runs_dir / run_id).mkdir(parents=True, exist_ok=True)
         url = store.sqlite_url(runs_dir, run_id)
+        store.create_sqlite(runs_dir / run_id / store.DB_FILE)
     engine = store.open_engine(url)
     store.create_run(engine, run_id, {
-        "problem": spec.name, "problem_root": str(spec.root), "config": config.to_dict(),
+        "problem": spec.name, "problem_root": str(spec.root), "config": _storable(config),
         "seed": config.evolution.seed, "proposer": config.llm.label, "isolation": isolation_level(),
         "objective": spec.objective, "direction": spec.direction})
     return Campaign(spec, config, run_id, engine, proposer, spec.limits_with(config.sandbox))
@@ -79,5 +89,15 @@ def resume_campaign(run_ref: str | None, runs_dir: Path, db_url: str | None,
     config = with_budget(load_run_config(base=run.config), budget, max_time_s)
     spec = load_problem(run.problem_root if Path(run.problem_root).is_dir() else run.problem)
     proposer = checked_proposer(config, spec)
-    store.reopen_run(engine, run_id, {"config": config.to_dict(), "isolation": isolation_level()})
+    store.reopen_run(engine, run_id, {"config": _storable(config), "isolation": isolation_level()})
     return Campaign(spec, config, run_id, engine, proposer, spec.limits_with(config.sandbox))
+
+
+def _storable(config: RunConfig) -> dict:
+    """The config as stored in the run row: a database password is never stored."""
+    from adrs.redact import redact
+
+    raw = config.to_dict()
+    if raw["db"]["url"]:
+        raw["db"]["url"] = redact(raw["db"]["url"])
+    return raw

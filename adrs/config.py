@@ -1,4 +1,4 @@
-"""Run configuration: sections (llm, prompt, evolution, sandbox, db) with visible defaults.
+"""Run configuration: sections (llm, prompt, evolution, sandbox, db, ray) with visible defaults.
 
 YAML in, frozen dataclasses out; every error names the offending field. Secrets (API keys) are never
 read from config files, only from the environment by the LLM proposer. This module does not know
@@ -198,12 +198,20 @@ class DBConfig:
 
 
 @dataclass(frozen=True)
+class RayConfig:
+    # an existing Ray cluster to evaluate on ("auto", "head-host:6379", "ray://head:10001"); None: a
+    # local Ray session. The --ray-address flag and RAY_ADDRESS override it (see adrs.cluster).
+    address: str | None = None
+
+
+@dataclass(frozen=True)
 class RunConfig:
     llm: LLMConfig = field(default_factory=LLMConfig)
     prompt: PromptConfig = field(default_factory=PromptConfig)
     evolution: EvolutionConfig = field(default_factory=EvolutionConfig)
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     db: DBConfig = field(default_factory=DBConfig)
+    ray: RayConfig = field(default_factory=RayConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

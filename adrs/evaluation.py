@@ -44,6 +44,7 @@ class EvalResult:
     feedback: str = ""  # LLM-readable explanation (traceback, validation error, ...)
     runtime_s: float = 0.0  # time spent inside the candidate's calls only
     artifacts: dict[str, str] = field(default_factory=dict)  # named text (stderr, a trace, ...) for the LLM
+    node: str = ""  # where it was evaluated: set by the Ray worker (adrs.worker), never by the evaluator
 
     def __post_init__(self) -> None:
         if not isinstance(self.status, Status):  # an evaluator may pass the status's string

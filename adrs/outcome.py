@@ -31,6 +31,7 @@ class Failure:
     metrics: dict[str, float] = field(default_factory=dict, init=False)
     private_metrics: dict[str, float] = field(default_factory=dict, init=False)
     runtime_s: float = field(default=0.0, init=False)
+    node: str = field(default="", init=False)  # never evaluated anywhere
 
     @property
     def correct(self) -> bool:

@@ -49,7 +49,9 @@ def runs(db: DbUrl = None, runs_dir: RunsDir = Path("runs"),
     if as_json:
         console.print_json(json.dumps([s.__dict__ for s in summaries]))
         return
-    table = Table(title=f"runs ({db or runs_dir})")
+    from adrs.redact import redact
+
+    table = Table(title=f"runs ({redact(db) if db else runs_dir})")
     table.add_column("run", no_wrap=True)
     for column in ("problem", "proposer", "status", "programs", "valid", "best", "spend", "elapsed"):
         table.add_column(column)
@@ -146,7 +148,8 @@ def show(
                   f"generation {p.generation} parent {p.parent_id or '—'}")
     console.print(f"kind {p.kind}  proposer {p.proposer}{' ' + p.model if p.model else ''}  "
                   f"status {p.status}  score {fmt_score(p.score)}  "
-                  f"eval {p.eval_s:.2f}s (candidate {p.runtime_s:.3f}s)")
+                  f"eval {p.eval_s:.2f}s (candidate {p.runtime_s:.3f}s)"
+                  + (f"  node {p.node}" if p.node else ""))
     if p.note:
         console.print(f"note: {p.note}")
     if p.metrics:

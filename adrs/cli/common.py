@@ -16,7 +16,10 @@ console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Folder holding one sub-folder per run.")]
-DbUrl = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL instead of the per-run SQLite file.")]
+DbUrl = Annotated[str | None, typer.Option(
+    "--db", envvar="ADRS_DB_URL", show_envvar=False,
+    help="SQLAlchemy URL (e.g. postgresql://user@host/db) instead of the per-run SQLite file; "
+         "default: $ADRS_DB_URL (keeps a password out of the command line).")]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,7 +31,9 @@ def friendly_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except (ConfigError, DatabaseError, CampaignError) as err:
-            err_console.print(f"[bold red]error:[/] {err}", markup=True, soft_wrap=True)
+            from rich.markup import escape  # messages may hold [brackets], e.g. adrs[postgres]
+
+            err_console.print(f"[bold red]error:[/] {escape(str(err))}", markup=True, soft_wrap=True)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]

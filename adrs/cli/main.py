@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from adrs.cli import author, bench, browse, controls, run, spend, ui
+from adrs.cli import author, bench, browse, controls, db, run, spend, ui
 
 app = typer.Typer(
     name="adrs",
@@ -20,6 +20,7 @@ app.add_typer(spend.app)
 app.add_typer(author.app)
 app.add_typer(ui.app)
 app.add_typer(controls.app)
+app.add_typer(db.app, name="db")
 
 if __name__ == "__main__":
     app()

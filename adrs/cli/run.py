@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 
 app = typer.Typer()
 
+RayAddress = Annotated[str | None, typer.Option(
+    "--ray-address", help="Join this Ray cluster (e.g. auto or head-host:6379) instead of starting a "
+    "local one; default: $RAY_ADDRESS, then the config's ray.address.")]
+
 
 @app.command()
 @friendly_errors
@@ -39,6 +43,7 @@ def run(
     openevolve: Annotated[Path | None, typer.Option(
         "--openevolve", help="An OpenEvolve-style folder (initial_program.py, evaluator.py, "
         "config.yaml) to run unchanged.")] = None,
+    ray_address: RayAddress = None,
 ) -> None:
     """Start a campaign on PROBLEM (or on an OpenEvolve folder)."""
     from adrs.campaign import new_campaign
@@ -61,7 +66,7 @@ def run(
         "db": {"url": db, "runs_dir": str(runs_dir)},
     }
     campaign = new_campaign(problem, load_run_config(config, overrides))
-    _drive(campaign)
+    _drive(campaign, ray_address)
 
 
 @app.command()
@@ -73,14 +78,15 @@ def resume(
                                                    "over all sessions), seconds.")] = None,
     db: DbUrl = None,
     runs_dir: RunsDir = Path("runs"),
+    ray_address: RayAddress = None,
 ) -> None:
     """Continue an interrupted or finished run where it stopped."""
     from adrs.campaign import resume_campaign
 
-    _drive(resume_campaign(run_id, runs_dir, db, budget, max_time))
+    _drive(resume_campaign(run_id, runs_dir, db, budget, max_time), ray_address)
 
 
-def _drive(campaign: Campaign) -> None:
+def _drive(campaign: Campaign, ray_flag: str | None = None) -> None:
     """Start Ray, run the loop with a live display, then report on validation instances."""
     import asyncio
 
@@ -89,6 +95,7 @@ def _drive(campaign: Campaign) -> None:
     from adrs.campaign import start_ray
     from adrs.cli.report_view import print_report
     from adrs.cli.search_view import print_duplicates, print_front, search_summary
+    from adrs.cluster import ray_address
     from adrs.db import reader as rd
     from adrs.db import store
     from adrs.db.models import Run
@@ -104,8 +111,11 @@ def _drive(campaign: Campaign) -> None:
                       f"seed {evolution.seed}")
         console.print(f"sandbox isolation: {run.isolation}")
         console.print(f"database: {campaign.engine.url.render_as_string(hide_password=True)}")
-    console.print("starting Ray ...")
-    start_ray(evolution.workers)
+    address = ray_address(ray_flag, campaign.config.ray.address)
+    console.print(f"joining the Ray cluster at {address} ..." if address else "starting Ray ...")
+    start_ray(evolution.workers, address)
+    if address:
+        _check_cluster(campaign)
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:  # started as a background job
         signal.signal(signal.SIGINT, signal.default_int_handler)  # SIGINT still stops cleanly
     terminated = []
@@ -147,6 +157,18 @@ def _drive(campaign: Campaign) -> None:
     with Session(campaign.engine) as session:
         store.add_evaluations(session, campaign.run_id, "validation", new, top.id)
     print_report(report, top, show_code=True)
+
+
+def _check_cluster(campaign: Campaign) -> None:
+    """Probe every node of the cluster (error naming the nodes that cannot evaluate), list them."""
+    from adrs.cluster import check_nodes, cluster_cpus, describe
+
+    reports = check_nodes(str(campaign.spec.root))
+    for report in reports:
+        console.print(f"  {describe(report)}")
+    cpus, workers = cluster_cpus(), campaign.config.evolution.workers
+    console.print(f"cluster: {len(reports)} node(s), {cpus} CPUs; {workers} evaluations at once"
+                  + (f" (pass --workers {cpus} to use every CPU)" if cpus > workers else ""))
 
 
 class _live_progress:

@@ -1,4 +1,4 @@
-"""Connecting to a lineage database: create the engine, the tables and columns newer versions add.
+"""Connecting to a lineage database: create the engine and bring the schema to the newest revision.
 
 Used by the driver's store (``adrs.db.store``) and, for non-SQLite URLs, by the read-only browsing
 reader (``adrs.db.reader``). Opens connections only; reads and writes live in those two modules.
@@ -6,34 +6,49 @@ reader (``adrs.db.reader``). Opens connections only; reads and writes live in th
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy import Engine, event
+from sqlalchemy.exc import InterfaceError, OperationalError
 
+from adrs.db import migrate
+from adrs.db.connect import connection_error, create_engine_for, shown
 from adrs.db.models import Base
-from adrs.errors import DatabaseError
 
 
 def open_engine(url: str, create: bool = True) -> Engine:
-    """Connect (and create tables if ``create``); unreachable or malformed URLs raise DatabaseError."""
-    try:
-        engine = create_engine(url)
-    except (ArgumentError, ImportError, ValueError) as err:
-        raise DatabaseError(f"invalid database URL {url!r}: {err}") from err
+    """Connect; with ``create``, bring the schema to the newest revision (``adrs.db.migrate``, and
+    say so on stderr when an existing database was upgraded). Unreachable or malformed URLs and
+    missing drivers raise DatabaseError, with any password masked (``adrs.db.connect``)."""
+    engine = create_engine_for(url)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     try:
         if create:
-            Base.metadata.create_all(engine)
+            message = migrate.upgrade(engine)
+            if message:
+                print(f"adrs: {message} ({shown(url)})", file=sys.stderr)
+            # safety net for a model change that lacks its migration (a test fails on such drift)
             _add_missing_columns(engine)
             _add_missing_indexes(engine)
         else:
             with engine.connect():
                 pass
-    except OperationalError as err:
-        raise DatabaseError(f"cannot open database {url!r}: {err.orig}") from err
+    except (OperationalError, InterfaceError) as err:
+        raise connection_error(url, err) from None
     return engine
+
+
+def create_sqlite(path: Path) -> None:
+    """Create a run's SQLite database with its whole schema, then move it into place, so a browsing
+    command never finds the file without its tables (migrating takes a moment)."""
+    building = path.with_name(path.name + ".new")
+    engine = open_engine(f"sqlite:///{building}")
+    engine.dispose()  # the last connection closes: the WAL is checkpointed into the file
+    os.replace(building, path)
 
 
 def _add_missing_columns(engine: Engine) -> None:

@@ -3,6 +3,7 @@
 A Program row is one proposed candidate after evaluation (or after a failed patch): its code, the
 diff from its parent, status, score, metrics and feedback, and the prompt that produced it.
 Evaluation rows hold extra scores on other splits (validation/holdout) for programs and baselines.
+The schema is versioned: a change here needs a migration in ``adrs/db/migrations/versions``.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ class Program(Base):
     propose_s: Mapped[float] = mapped_column(default=0.0)
     eval_s: Mapped[float] = mapped_column(default=0.0)  # wall time of the evaluation task
     runtime_s: Mapped[float] = mapped_column(default=0.0)  # inside the candidate's calls only
+    node: Mapped[str | None] = mapped_column(String(200))  # the Ray node that evaluated it
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     run: Mapped[Run] = relationship(back_populates="programs")
@@ -95,6 +97,7 @@ class Evaluation(Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
     feedback: Mapped[str] = mapped_column(Text, default="")
     runtime_s: Mapped[float] = mapped_column(default=0.0)
+    node: Mapped[str | None] = mapped_column(String(200))  # the Ray node that evaluated it
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

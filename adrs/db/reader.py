@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 from adrs.db.paths import DB_FILE, SQLITE_PREFIX, run_dirs, sqlite_url
 from adrs.errors import DatabaseError
+from adrs.redact import redact, url_password
 from adrs.status import Status
 
 __all__ = ["DB_FILE", "Reader", "open_reader", "run_dirs", "sqlite_url"]
@@ -43,9 +44,14 @@ class Reader:
             except sqlite3.Error as err:
                 raise DatabaseError(f"cannot open database {url!r}: {err}") from err
         else:
-            from adrs.db.engine import open_engine
+            from adrs.db.connect import connection_error, create_engine_for
 
-            self._engine = open_engine(url, create=False)
+            self._engine = create_engine_for(url)
+            try:
+                self._engine.connect().close()
+            except Exception as err:  # unreachable server, bad password, ...: shown masked
+                self._engine.dispose()
+                raise connection_error(url, err) from None
 
     def rows(self, sql: str, **params: Any) -> list[dict[str, Any]]:
         try:
@@ -53,10 +59,7 @@ class Reader:
                 cursor = self._sqlite.execute(sql, params)
                 names = [c[0] for c in cursor.description]
                 return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-            from sqlalchemy import text
-
-            with self._engine.connect() as connection:
-                return [dict(row) for row in connection.execute(text(sql), params).mappings()]
+            return self._core(sql, params, lambda result: [dict(r) for r in result.mappings()])
         except sqlite3.Error as err:
             raise DatabaseError(f"cannot read {self.url!r}: {err}") from err
 
@@ -65,12 +68,22 @@ class Reader:
         try:
             if self._sqlite is not None:
                 return self._sqlite.execute(sql, params).fetchall()
-            from sqlalchemy import text
-
-            with self._engine.connect() as connection:
-                return [tuple(row) for row in connection.execute(text(sql), params)]
+            return self._core(sql, params, lambda result: [tuple(r) for r in result])
         except sqlite3.Error as err:
             raise DatabaseError(f"cannot read {self.url!r}: {err}") from err
+
+    def _core(self, sql: str, params: dict[str, Any], collect: Any) -> Any:
+        """``collect(result)`` of ``sql`` through SQLAlchemy Core (non-SQLite URLs); errors masked."""
+        from sqlalchemy import text
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            with self._engine.connect() as connection:
+                return collect(connection.execute(text(sql), params))
+        except SQLAlchemyError as err:
+            raise DatabaseError(f"cannot read {redact(self.url)!r}: "
+                                f"{redact(str(getattr(err, 'orig', err)), url_password(self.url))}"
+                                ) from None
 
     def close(self) -> None:
         if self._sqlite is not None:
@@ -137,6 +150,7 @@ class ProgramRecord:
     prompt: str
     eval_s: float
     runtime_s: float
+    node: str | None = None  # the Ray node that evaluated it (None in databases before 0003)
 
 
 @dataclass(frozen=True)
@@ -172,7 +186,7 @@ def runs(reader: Reader) -> list[RunRecord]:
 def get_run(reader: Reader, run_id: str) -> RunRecord:
     found = reader.rows("SELECT * FROM run WHERE id = :id", id=run_id)
     if not found:
-        raise DatabaseError(f"no run {run_id} in {reader.url}")
+        raise DatabaseError(f"no run {run_id} in {redact(reader.url)}")
     return _record(RunRecord, found[0], ("config",))
 
 
@@ -182,7 +196,7 @@ def locate_run(runs_dir: Path, db_url: str | None, run_id: str | None) -> tuple[
         with open_reader(db_url) as reader:
             ids = [r.id for r in runs(reader) if run_id in (None, r.id)]
         if not ids:
-            raise DatabaseError(f"no run {run_id or ''} in {db_url}".replace("  ", " "))
+            raise DatabaseError(f"no run {run_id or ''} in {redact(db_url)}".replace("  ", " "))
         return db_url, ids[0]
     if run_id:
         if not (runs_dir / run_id / DB_FILE).is_file():
@@ -195,7 +209,7 @@ def locate_run(runs_dir: Path, db_url: str | None, run_id: str | None) -> tuple[
     return sqlite_url(runs_dir, found[0].name), found[0].name
 
 
-_PROGRAM_COLUMNS = ", ".join(f.name for f in fields(ProgramRecord))
+_PROGRAM_COLUMNS = "*"  # every column: a database not yet upgraded may lack newer ones (node)
 
 
 def get_program(reader: Reader, program_id: int, run_id: str | None = None) -> ProgramRecord:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from adrs.db.engine import open_engine
+from adrs.db.engine import create_sqlite, open_engine
 from adrs.db.models import Evaluation, LLMCall, Program, Run
 from adrs.db.paths import DB_FILE, run_dirs, sqlite_url
 from adrs.errors import DatabaseError
@@ -25,7 +25,7 @@ from adrs.program import ProgramView
 if TYPE_CHECKING:
     from adrs.outcome import Outcome
 
-__all__ = ["DB_FILE", "DatabaseError", "RunStore", "open_engine", "run_dirs", "sqlite_url"]
+__all__ = ["DB_FILE", "DatabaseError", "RunStore", "create_sqlite", "open_engine", "run_dirs", "sqlite_url"]
 
 
 def view(row: Program) -> ProgramView:
@@ -52,7 +52,8 @@ def add_evaluations(session: Session, run_id: str, split: str, results: Mapping[
         session.add(Evaluation(run_id=run_id, program_id=best_id if name == "best" else None,
                                baseline=None if name == "best" else name, split=split,
                                status=r.status, score=r.score, metrics=dict(r.metrics),
-                               feedback=r.feedback, runtime_s=r.runtime_s))
+                               feedback=r.feedback, runtime_s=r.runtime_s,
+                               node=r.node or None))
     session.commit()
 
 
@@ -68,7 +69,7 @@ def reopen_run(engine: Engine, run_id: str, values: Mapping[str, Any]) -> None:
     with Session(engine) as session:
         run = session.get(Run, run_id)
         if run is None:
-            raise DatabaseError(f"no run {run_id} in {engine.url}")
+            raise DatabaseError(f"no run {run_id} in {engine.url!r}")  # SQLAlchemy masks the password
         run.status, run.stop_reason = "running", ""
         for name, value in values.items():
             setattr(run, name, value)
@@ -128,7 +129,7 @@ class RunStore:
             proposer=proposal.proposer if proposal else "seed",
             model=proposal.model if proposal else None, note=outcome.note,
             prompt=proposal.prompt if proposal else "", propose_s=outcome.propose_s,
-            eval_s=outcome.eval_s, runtime_s=result.runtime_s)
+            eval_s=outcome.eval_s, runtime_s=result.runtime_s, node=result.node or None)
         self.session.add(row)
         for usage in proposal.calls if proposal else ():
             self.session.add(LLMCall(

@@ -1,0 +1,127 @@
+"""The lineage schema is versioned (Alembic): a database made by the schema as it was before
+(tests/fixtures/schema_v0) upgrades in place on SQLite and on a real PostgreSQL server, by hand
+(`adrs db upgrade`) or when a campaign resumes it, keeping every row; browsing reads it before and
+after; the migrations produce exactly the models' schema."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from adrs.db import migrate
+from adrs.db.connect import normalize_url
+from adrs.errors import DatabaseError
+from tests.legacy_db import make_legacy_postgres, make_legacy_sqlite
+
+SQLITE_DB = "adrs.sqlite"
+
+
+def adrs(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"} | {"COLUMNS": "200"}
+    done = subprocess.run([sys.executable, "-m", "adrs.cli.main", *args], capture_output=True,
+                          text=True, cwd=cwd, env=env, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def legacy_database(dialect: str, tmp_path: Path, postgres_server) -> tuple[list[str], str, dict]:
+    """(CLI arguments that select the database, its URL, the fixture rows)."""
+    if dialect == "sqlite":
+        runs = tmp_path / "runs"
+        rows = make_legacy_sqlite(runs / "fixture-run" / SQLITE_DB)
+        run_id = rows["run"][0]["id"]
+        (runs / "fixture-run").rename(runs / run_id)
+        return ["--runs-dir", str(runs)], f"sqlite:///{runs / run_id / SQLITE_DB}", rows
+    url = postgres_server.create_database(f"legacy_{tmp_path.name[-12:].lower().replace('-', '_')}")
+    rows = make_legacy_postgres(url)
+    return ["--db", url, "--runs-dir", str(tmp_path / "runs")], url, rows
+
+
+def stored(url: str, sql: str) -> list[tuple]:
+    engine = create_engine(normalize_url(url))
+    with engine.connect() as connection:
+        found = [tuple(r) for r in connection.execute(text(sql))]
+    engine.dispose()
+    return found
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def dialect(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def server(dialect, request):
+    return request.getfixturevalue("postgres") if dialect == "postgresql" else None
+
+
+def test_adrs_db_upgrade_keeps_every_row(dialect, server, tmp_path: Path) -> None:
+    where, url, rows = legacy_database(dialect, tmp_path, server)
+    run_id = rows["run"][0]["id"]
+    assert "pre-Alembic (needs `adrs db upgrade`)" in adrs("db", "status", *where, cwd=tmp_path).stdout
+    before = adrs("runs", "--json", *where, cwd=tmp_path).stdout  # browsing works before ...
+    done = adrs("db", "upgrade", *where, cwd=tmp_path)
+    assert f"upgraded the database schema from the pre-Alembic schema to {migrate.HEAD}" in done.stderr
+    assert json.loads(adrs("runs", "--json", *where, cwd=tmp_path).stdout) == json.loads(before)  # ... after
+    assert f"schema {migrate.HEAD} (newest)" in adrs("db", "status", *where, cwd=tmp_path).stdout
+    again = adrs("db", "upgrade", *where, cwd=tmp_path)
+    assert "upgraded" not in again.stderr  # nothing left to do
+    programs = stored(url, "SELECT id, seq, code, score, node FROM program ORDER BY id")
+    assert [(p["id"], p["seq"], p["code"], p["score"], None) for p in rows["program"]] == programs
+    assert len(stored(url, "SELECT id FROM evaluation")) == len(rows["evaluation"])
+    assert stored(url, "SELECT model, cost_usd FROM llm_call") == [("openai/fake-model", 0.00031)]
+    shown = adrs("show", "7", "--run", run_id, *where, cwd=tmp_path).stdout
+    assert "program #7" in shown and "node" not in shown  # evaluated before nodes were recorded
+
+
+def test_resuming_an_old_database_upgrades_it_and_continues(dialect, server, tmp_path: Path) -> None:
+    where, url, rows = legacy_database(dialect, tmp_path, server)
+    run_id = rows["run"][0]["id"]
+    done = adrs("resume", run_id, "--budget", "9", *where, cwd=tmp_path)
+    assert "upgraded the database schema" in done.stderr and "finished work is kept" in done.stderr
+    programs = stored(url, "SELECT id, seq, code, node FROM program ORDER BY seq")
+    old = [(p["id"], p["seq"], p["code"], None) for p in rows["program"]]
+    assert programs[:len(old)] == old
+    assert [p[1] for p in programs] == list(range(10))
+    assert all(p[3] for p in programs[len(old):])  # new evaluations name their node
+    spend = json.loads(adrs("spend", run_id, "--json", *where, cwd=tmp_path).stdout)
+    assert spend["calls"] == 1 and spend["cost_usd"] == pytest.approx(0.00031)
+
+
+def test_migrations_build_exactly_the_models_schema(dialect, server, tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from adrs.db.models import Base
+    from adrs.db.store import open_engine
+
+    assert ScriptDirectory.from_config(migrate.alembic_config()).get_current_head() == migrate.HEAD
+    url = f"sqlite:///{tmp_path / 'new.sqlite'}" if dialect == "sqlite" else \
+        server.create_database(f"fresh_{tmp_path.name[-12:].lower().replace('-', '_')}")
+    engine = open_engine(url)
+    with engine.connect() as connection:
+        assert migrate.revision(connection) == migrate.HEAD
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_a_schema_newer_than_this_adrs_is_refused(tmp_path: Path) -> None:
+    from adrs.db.store import open_engine
+
+    path = tmp_path / "future.sqlite"
+    make_legacy_sqlite(path)
+    connection = sqlite3.connect(path)
+    connection.executescript("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY);"
+                             "INSERT INTO alembic_version VALUES ('0099_from_the_future');")
+    connection.close()
+    with pytest.raises(DatabaseError, match="newer than this adrs knows"):
+        open_engine(f"sqlite:///{path}")

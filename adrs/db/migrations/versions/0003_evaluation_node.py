@@ -1,14 +1,14 @@
 """Record the Ray node that evaluated each program and each extra evaluation.
 
 Revision ID: 0003_evaluation_node
-Revises: 0002_program_outline
+Revises: 0002_browse_indexes
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_evaluation_node"
-down_revision = "0002_program_outline"
+down_revision = "0002_browse_indexes"
 branch_labels = None
 depends_on = None
 

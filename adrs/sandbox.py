@@ -458,9 +458,12 @@ def _remove_stale_work_dirs() -> None:
 def _remove_tree(path: Path) -> None:
     """Remove ``path`` even if the candidate made parts of it unreadable."""
 
+    root = os.path.abspath(path)
+
     def make_writable_and_retry(func, p, _exc):
         for q in (os.path.dirname(p), p):
-            if not os.path.islink(q):
+            inside = os.path.abspath(q) == root or os.path.abspath(q).startswith(root + os.sep)
+            if inside and not os.path.islink(q):  # never chmod the tree's parent (e.g. /tmp)
                 try:
                     os.chmod(q, 0o700)
                 except OSError:

@@ -378,3 +378,21 @@ def test_private_root_works_when_python_lives_under_tmp(tmp_path: Path):
         assert out.stdout.startswith("private-root"), out.stdout + out.stderr
     finally:
         subprocess.run(["rm", "-rf", str(venv)], check=False)
+
+
+def test_removing_a_work_dir_never_changes_its_parent(tmp_path: Path) -> None:
+    """A work dir already removed (e.g. by another campaign's stale-dir cleanup) must not make the
+    cleanup chmod the parent: it once turned /tmp into 0700 for everyone."""
+    from adrs.sandbox import _remove_tree
+
+    parent = tmp_path / "shared-tmp"
+    parent.mkdir()
+    parent.chmod(0o1777)
+    locked = parent / "work" / "locked"
+    locked.mkdir(parents=True)
+    (locked / "f").write_text("x")
+    locked.chmod(0o000)  # a candidate made part of its tree unreadable
+    _remove_tree(parent / "work")
+    _remove_tree(parent / "gone")  # nothing there at all
+    assert not (parent / "work").exists()
+    assert parent.stat().st_mode & 0o7777 == 0o1777

@@ -29,7 +29,10 @@ class Catalog:
         self._lock = threading.Lock()
 
     def describe(self) -> str:
-        return self.db_url or str(self.runs_dir)
+        """What is being read, as shown on the console and the pages (a password masked)."""
+        from adrs.redact import redact
+
+        return redact(self.db_url) if self.db_url else str(self.runs_dir)
 
     def urls(self) -> list[str]:
         """Database URLs holding runs (newest run folder first)."""

@@ -139,3 +139,10 @@ def test_bad_password_and_missing_driver_are_clear_and_masked(postgres, tmp_path
         assert missing.returncode == 2, missing.stdout + missing.stderr
         assert 'pip install "adrs[postgres]"' in " ".join(missing.stderr.split())
         assert postgres.password not in missing.stdout + missing.stderr
+
+
+def test_the_web_ui_never_shows_the_database_password(tmp_path: Path) -> None:
+    from adrs.ui.catalog import Catalog
+
+    shown = Catalog(tmp_path, "postgresql://lab:s3cret-pw@db-host:5432/lineage").describe()
+    assert shown == "postgresql://lab:***@db-host:5432/lineage"

@@ -19,3 +19,7 @@ class Limits:
     max_processes: int = 64  # processes + threads: pids cgroup if available, else RLIMIT_NPROC
     network: bool = False  # False: no network (namespace) where the host allows it; True: host's
     disk_mb: int = 64  # size of the writable /sandbox tmpfs (private-root isolation only)
+    # What the sandbox may import besides numpy (adrs.sandbox_packages): distributions, bound
+    # read-only with their dependencies; and another interpreter (e.g. a venv's python), "" = ours.
+    packages: tuple[str, ...] = ()
+    python: str = ""

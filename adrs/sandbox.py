@@ -44,6 +44,7 @@ from typing import Any, Literal
 import numpy as np
 
 from adrs.limits import Limits
+from adrs.sandbox_packages import Runtime, confine_additions, sandbox_runtime
 
 
 class SandboxError(RuntimeError):
@@ -56,6 +57,7 @@ HARNESS = Path(__file__).with_name("_harness.py")
 TAIL_BYTES = 4096
 STARTED_FD = 3  # the harness writes b"S" here once it runs, before loading the candidate
 LIFELINE_FD = 4  # the harness exits when this pipe's write end (held by us) closes: we died
+PASSED_FD = 5  # run_program(pass_fd=...) lands here (e.g. the candidate server's listening socket)
 ARRAY_DTYPES = frozenset(
     ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
     + ["float16", "float32", "float64"]
@@ -364,6 +366,8 @@ def run_program(
     support: Mapping[str, str] | None = None,
     adapter: str | None = None,
     repeats: int = 1,
+    binds: Sequence[str] = (),
+    pass_fd: int | None = None,
 ) -> RunOutcome:
     """Import ``code`` as a module in a sandboxed process and call ``entry(**call)`` for each call.
 
@@ -371,23 +375,31 @@ def run_program(
     source written next to the candidate (importable by it, e.g. a simulator it may call);
     ``adapter`` (``module:function`` of a support module) turns each call's arrays into the entry's
     keyword arguments. With ``repeats`` > 1 each call is warmed up and its time is the median of
-    ``repeats`` runs. Raises SandboxError only if the child died before any candidate code ran.
+    ``repeats`` runs. ``binds`` are host paths made visible read-only at the same path (e.g. a
+    problem folder's data); ``limits.packages`` / ``limits.python`` choose what else it may import
+    (``adrs.sandbox_packages``). ``pass_fd`` is handed to the child as fd 5 (e.g. a listening socket).
+    Raises SandboxError only if the child died before any candidate code ran.
     """
     iso = _detect_isolation()
+    runtime = sandbox_runtime(limits.packages, limits.python)  # ConfigError if a package is missing
     with _work_dir() as work, _run_cgroup(iso, limits.max_processes) as cgroup_procs:
         _write_inputs(work, code, calls)
         _write_support(work, support or {})
-        argv = _child_argv(work, entry, len(calls), limits, iso)
-        argv += [adapter or "-", str(max(1, repeats)), _confine_arg(iso, work, limits, cgroup_procs)]
+        argv = _child_argv(work, entry, len(calls), limits, iso, runtime)
+        confine_arg = _confine_arg(iso, work, limits, cgroup_procs, confine_additions(runtime, tuple(binds)))
+        argv += [adapter or "-", str(max(1, repeats)), confine_arg]
         started_r, started_w = _started_pipe()
         lifeline_r, lifeline_w = (_fd_above(fd) for fd in os.pipe())
+        passed = _fd_above(os.dup(pass_fd)) if pass_fd is not None else None
         try:
             start = time.monotonic()
             try:
-                pid = _spawn(work, argv, _child_env(work), started_w, lifeline_r)
+                pid = _spawn(work, argv, _child_env(work, runtime), started_w, lifeline_r, passed)
             finally:
                 os.close(started_w)
                 os.close(lifeline_r)
+                if passed is not None:
+                    os.close(passed)
             exit_ = _supervise(pid, start, limits.timeout_s, iso, work)
             started = os.read(started_r, 1) == b"S"
         finally:
@@ -396,13 +408,16 @@ def run_program(
         return _outcome(work, len(calls), limits, exit_, started)
 
 
-def _confine_arg(iso: _Isolation, work: Path, limits: Limits, cgroup_procs: str) -> str:
+def _confine_arg(iso: _Isolation, work: Path, limits: Limits, cgroup_procs: str,
+                 additions: Mapping[str, list[str]]) -> str:
     """The harness's CONFINE argument: "-" or JSON (private root and/or the run's cgroup)."""
     if iso.confine is None and not cgroup_procs:
         return "-"
     spec = dict(iso.confine or {}, cgroup_procs=cgroup_procs)
     if iso.confine is not None:
         spec.update(root=str(work), disk_mb=max(1, int(limits.disk_mb)))
+        for key, paths in additions.items():  # packages, data, another interpreter (read-only)
+            spec[key] = [*spec[key], *(p for p in paths if p not in spec[key])]
     else:
         spec["root"] = ""
     return json.dumps(spec)
@@ -495,13 +510,13 @@ def _write_support(work: Path, support: Mapping[str, str]) -> None:
         (work / name).write_text(source, encoding="utf-8")
 
 
-def _child_argv(work: Path, entry: str, n_calls: int, limits: Limits, iso: _Isolation) -> list[str]:
+def _child_argv(work: Path, entry: str, n_calls: int, limits: Limits, iso: _Isolation,
+                runtime: Runtime) -> list[str]:
     # -P -S instead of -I: the environment is ours (so PYTHONHASHSEED may count), and without site
     # the interpreter starts ~50 ms faster and the editable adrs install is not on sys.path.
-    site_dir = str(Path(np.__file__).resolve().parent.parent)
     args = [
         work,
-        site_dir,
+        runtime.site_dir,
         entry,
         n_calls,
         limits.cpu_s,
@@ -509,11 +524,11 @@ def _child_argv(work: Path, entry: str, n_calls: int, limits: Limits, iso: _Isol
         limits.file_size_mb,
         limits.max_processes,
     ]
-    python = [sys.executable, "-P", "-S", str(HARNESS), *map(str, args)]
+    python = [runtime.python, "-P", "-S", str(HARNESS), *map(str, args)]
     return iso.prefix(limits.network) + python
 
 
-def _child_env(work: Path) -> dict[str, str]:
+def _child_env(work: Path, runtime: Runtime | None = None) -> dict[str, str]:
     env = {
         "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
         "HOME": str(work),
@@ -523,6 +538,8 @@ def _child_env(work: Path) -> dict[str, str]:
         "PYTHONHASHSEED": "0",
     }
     env.update(dict.fromkeys(["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"], "1"))
+    if runtime is not None and runtime.path:  # declared packages outside numpy's site directory
+        env["PYTHONPATH"] = os.pathsep.join(runtime.path)
     return env
 
 
@@ -544,7 +561,8 @@ def _fd_above(fd: int, lowest: int = 10) -> int:
     return moved
 
 
-def _spawn(work: Path, argv: list[str], env: dict[str, str], started_fd: int, lifeline_fd: int) -> int:
+def _spawn(work: Path, argv: list[str], env: dict[str, str], started_fd: int, lifeline_fd: int,
+           pass_fd: int | None = None) -> int:
     """posix_spawn (vfork; safe in threaded parents such as Ray workers) in a new session."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     file_actions = [
@@ -554,6 +572,8 @@ def _spawn(work: Path, argv: list[str], env: dict[str, str], started_fd: int, li
         (os.POSIX_SPAWN_DUP2, started_fd, STARTED_FD),
         (os.POSIX_SPAWN_DUP2, lifeline_fd, LIFELINE_FD),
     ]
+    if pass_fd is not None:
+        file_actions.append((os.POSIX_SPAWN_DUP2, pass_fd, PASSED_FD))
     # No cwd argument in 3.11 (and os.chdir here would race other threads): the harness chdirs.
     return os.posix_spawn(
         argv[0], argv, env, file_actions=file_actions, setsid=True, setsigmask=(), setsigdef=_RESET_SIGNALS

@@ -153,7 +153,7 @@ def parse_problem(root: Path) -> ProblemSpec:
         raise ConfigError(f"{where}: expected a mapping at the top level")
     check_keys(raw, where, {"name", "description", "signature", "entry", "evaluator", "objective",
                             "seed_program", "baselines", "instances", "limits", "mutator",
-                            "compare_with"})
+                            "compare_with", "sandbox"})
     objective = require(raw, "objective", dict, where)
     check_keys(objective, f"{where}: objective", {"metric", "direction", "front"})
     direction = require(objective, "direction", str, f"{where}: objective")
@@ -180,6 +180,7 @@ def parse_problem(root: Path) -> ProblemSpec:
     if not isinstance(limits_raw, dict):
         raise ConfigError(f"{where}: limits must be a mapping")
     check_keys(limits_raw, f"{where}: limits", set(Limits.__dataclass_fields__))
+    limits = dataclasses.replace(Limits(**limits_raw), **_sandbox_section(raw, where))
     mutator = raw.get("mutator") or {}
     try:
         Vocabulary.from_dict(mutator)
@@ -197,8 +198,26 @@ def parse_problem(root: Path) -> ProblemSpec:
         seed_program=seed,
         baselines=baselines,
         instances=require(raw, "instances", dict, where),
-        limits=Limits(**limits_raw),
+        limits=limits,
         mutator=mutator,
         compare_with=compare_with,
         front=parse_front(objective.get("front"), where),
     )
+
+
+def _sandbox_section(raw: dict[str, Any], where: str) -> dict[str, Any]:
+    """``sandbox: {packages: [...], python: PATH}``: what the sandbox may import (adrs.sandbox_packages)."""
+    section = raw.get("sandbox") or {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where}: sandbox must be a mapping (packages, python)")
+    check_keys(section, f"{where}: sandbox", {"packages", "python"})
+    packages = section.get("packages") or []
+    if not isinstance(packages, list) or not all(isinstance(p, str) and p.strip() for p in packages):
+        raise ConfigError(f"{where}: sandbox.packages must be a list of requirement strings, e.g. "
+                          "[scipy, 'networkx>=3.2']")
+    python = section.get("python") or ""
+    if not isinstance(python, str):
+        raise ConfigError(f"{where}: sandbox.python must be the path of a Python interpreter")
+    if python and not Path(python).is_absolute():
+        python = str(Path(where).parent / python) if "/" in python else python  # else: on PATH
+    return {"packages": tuple(p.strip() for p in packages), "python": python}

@@ -1,12 +1,16 @@
-"""Sandbox side of ``adrs.openevolve``: run one stage of an OpenEvolve ``evaluator.py`` on a program.
+"""Sandbox side of ``adrs.openevolve``: run one stage of an OpenEvolve / ADRS evaluator on a program.
 
-This file is the "candidate" the sandbox imports (its ``run_stage`` is the entry function); the real
-candidate program arrives as text. It rebuilds the OpenEvolve problem folder inside the sandbox's
-work directory (the files arrive as one byte array, so the evaluator can read its own data even
-where the sandbox hides the host's file system), writes the program next to it, imports
-``evaluator.py`` and calls ``evaluate(program_path)`` (stage 0) or ``evaluate_stageN(program_path)``.
-The result (a dict, or an object with ``metrics`` and ``artifacts``) comes back as plain numbers and
-text; the trusted side (``adrs.openevolve``) maps it to an EvalResult.
+This file is the "candidate" the sandbox imports (its ``run_stage`` is the entry function). The
+problem folder is bound read-only at its own path (nothing is copied, so data files of any size
+work); the evaluator's folder (the folder itself, or ``evaluator/`` in the ADRS-benchmark layout) is
+the working directory and first on sys.path, so its helper modules and relative data paths work as
+when it is run as ``python evaluator.py``. The program text arrives as an argument and is written to
+``program/program.py`` in the writable sandbox directory: the real candidate (evaluator and
+candidate share this process) or the proxy module of ``adrs.proxy`` (the candidate runs in its own
+sandboxed process). Then the evaluator is imported, and ``evaluate(program_path)`` (stage 0) or
+``evaluate_stageN(program_path)`` called. The reply is plain numbers and text plus ``failure``:
+"" (it returned), "evaluator_import" (the evaluator failed to import: not the program's fault),
+"evaluator" (it raised from its own code) or "candidate" (it raised from the program's code).
 
 Standalone: stdlib only, never ``adrs``. If the ``openevolve`` package is not installed, a minimal
 ``openevolve.evaluation_result.EvaluationResult`` is provided so evaluators importing it still run.
@@ -16,42 +20,60 @@ import dataclasses
 import importlib.util
 import os
 import sys
+import traceback
 import types
 
-FOLDER = "openevolve_problem"
 TEXT_LIMIT = 20000
+TRACEBACK_LINES = 40
 
 
-def run_stage(stage, program, names, blob, sizes):
-    root = os.path.join(os.getcwd(), FOLDER)
-    unpack(root, names, blob, sizes)
+def run_stage(stage, program, folder, evaluator_dir, evaluator_file):
     program_dir = os.path.join(os.getcwd(), "program")
     os.makedirs(program_dir, exist_ok=True)
     program_path = os.path.join(program_dir, "program.py")
     with open(program_path, "w", encoding="utf-8") as f:
-        f.write(program)
+        f.write(str(program))
     provide_openevolve_shim()
-    sys.path.insert(0, root)
-    os.chdir(root)
-    spec = importlib.util.spec_from_file_location("evaluator", os.path.join(root, "evaluator.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["evaluator"] = module
-    spec.loader.exec_module(module)
+    for path in (str(folder), str(evaluator_dir)):  # evaluator_dir ends up first
+        sys.path.insert(0, path)
+    os.chdir(str(evaluator_dir))
+    try:
+        spec = importlib.util.spec_from_file_location("evaluator", str(evaluator_file))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["evaluator"] = module
+        spec.loader.exec_module(module)
+    except BaseException as e:  # noqa: BLE001 - reported as the evaluator's failure
+        return failure("evaluator_import", e)
     function = "evaluate" if int(stage) == 0 else f"evaluate_stage{int(stage)}"
-    return normalize(getattr(module, function)(program_path))
+    try:
+        result = getattr(module, function)(program_path)
+    except Exception as e:
+        return failure(origin(e, program_path), e)
+    return dict(normalize(result), failure="")
 
 
-def unpack(root, names, blob, sizes):
-    offset = 0
-    data = bytes(blob.tobytes()) if hasattr(blob, "tobytes") else bytes(blob)
-    for name, size in zip(names.split("\n") if names else [], list(sizes), strict=True):
-        path = os.path.normpath(os.path.join(root, name))
-        if not path.startswith(root + os.sep):
-            raise ValueError(f"refusing to write outside the problem folder: {name!r}")
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as f:
-            f.write(data[offset:offset + int(size)])
-        offset += int(size)
+def failure(kind, exc):
+    lines = "".join(traceback.format_exception(exc)).rstrip().splitlines()
+    if len(lines) > TRACEBACK_LINES:
+        lines = ["  ... (earlier lines omitted)"] + lines[-TRACEBACK_LINES:]
+    return {"metrics": {}, "artifacts": {"traceback": "\n".join(lines)}, "failure": kind,
+            "exception": f"{type(exc).__name__}: {exc}"[:2000]}
+
+
+def origin(exc, program_path):
+    """"candidate" if the exception came from the program (its frames, or the proxy's
+    CandidateError), else "evaluator"."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if any(type(exc).__name__ == "CandidateError" or c.__name__ == "CandidateError"
+               for c in type(exc).__mro__):
+            return "candidate"
+        frames = traceback.extract_tb(exc.__traceback__)
+        if frames and os.path.abspath(frames[-1].filename) == os.path.abspath(program_path):
+            return "candidate"
+        exc = exc.__cause__ or exc.__context__
+    return "evaluator"
 
 
 def provide_openevolve_shim():

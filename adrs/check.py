@@ -28,6 +28,7 @@ from adrs.evaluation import EvalResult, objectives_of, selection_objective, spli
 from adrs.executor import LocalExecutor, evaluate_all
 from adrs.problem import ProblemSpec, load_problem
 from adrs.sandbox import Limits, isolation_level, run_program
+from adrs.sandbox_packages import sandbox_runtime
 
 Verdict = Literal["pass", "fail", "warn"]
 
@@ -73,6 +74,7 @@ def check_problem(problem: str, *, hang_timeout_s: float = 5.0, workers: int = 2
     rows: list[CheckRow] = []
     try:
         spec = load_problem(problem)
+        sandbox_runtime(spec.limits.packages, spec.limits.python)  # declared packages installed?
         evaluator = spec.load_evaluator()
     except Exception as err:  # noqa: BLE001 - any failure to load is the first finding
         detail = str(err) if isinstance(err, ConfigError) else traceback.format_exc(limit=-4)
@@ -279,7 +281,7 @@ def _holdout_calls(ctx: _Context) -> Iterator[CheckRow]:
 def _holdout_files(ctx: _Context) -> Iterator[CheckRow]:
     if hasattr(ctx.evaluator, "evaluate_code"):
         yield CheckRow("holdout files unreadable", "warn", "the evaluator runs programs itself (e.g. an "
-                       "OpenEvolve evaluator, whose folder is copied into the sandbox): the candidate "
+                       "OpenEvolve evaluator, whose folder is bound read-only into the sandbox): the candidate "
                        "can read what the evaluator can", "keep held-out data out of that folder")
         return
     files = sorted({p for root in (ctx.spec.root, ctx.spec.evaluator_dir) for p in _files(root)})

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from adrs.cli.common import DbUrl, RunsDir, console, friendly_errors
+from adrs.cli.common import DbUrl, OeConfig, RunsDir, console, friendly_errors
 
 app = typer.Typer()
 
@@ -41,14 +41,16 @@ def bench(
     as_json: Annotated[bool, typer.Option("--json", help="Print the tables as JSON.")] = False,
     db: DbUrl = None,
     runs_dir: RunsDir = Path("runs"),
+    oe_config: OeConfig = None,
 ) -> None:
     """Benchmark baselines and programs: the evaluator's tables (gaps, references, runtimes)."""
     from adrs.bench import BenchRequest, evaluator_bench
     from adrs.config import ConfigError
+    from adrs.openevolve import problem_argument
     from adrs.problem import load_problem
     from adrs.resources import import_package_from_dir
 
-    spec = load_problem(problem)
+    spec = load_problem(problem_argument(problem, runs_dir, oe_config))
     with _stdout_to_stderr(as_json):
         module = import_package_from_dir(spec.evaluator_dir, f"adrs_evaluator_{spec.evaluator_dir.name}")
     run_bench = getattr(module, "bench", evaluator_bench)  # default: the evaluator's validation scores

@@ -16,6 +16,8 @@ console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Folder holding one sub-folder per run.")]
+OeConfig = Annotated[Path | None, typer.Option(
+    "--oe-config", help="For an OpenEvolve / ADRS-benchmark folder with several configs: the one to use.")]
 DbUrl = Annotated[str | None, typer.Option(
     "--db", envvar="ADRS_DB_URL", show_envvar=False,
     help="SQLAlchemy URL (e.g. postgresql://user@host/db) instead of the per-run SQLite file; "

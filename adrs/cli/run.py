@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from adrs.cli.common import DbUrl, RunsDir, console, fmt_score, fmt_seconds, friendly_errors
+from adrs.cli.common import DbUrl, OeConfig, RunsDir, console, fmt_score, fmt_seconds, friendly_errors
 
 if TYPE_CHECKING:
     from adrs.evolve import Campaign
@@ -44,16 +44,19 @@ def run(
         "--openevolve", help="An OpenEvolve-style folder (initial_program.py, evaluator.py, "
         "config.yaml) to run unchanged.")] = None,
     ray_address: RayAddress = None,
+    oe_config: OeConfig = None,
 ) -> None:
-    """Start a campaign on PROBLEM (or on an OpenEvolve folder)."""
+    """Start a campaign on PROBLEM (or on an OpenEvolve / ADRS-benchmark folder)."""
     from adrs.campaign import new_campaign
-    from adrs.config import load_run_config
+    from adrs.config import ConfigError, load_run_config
     from adrs.openevolve import is_openevolve_dir, openevolve_problem
 
     if openevolve is None and problem is not None and is_openevolve_dir(Path(problem)):
         openevolve = Path(problem)
+    if oe_config is not None and openevolve is None:
+        raise ConfigError("--oe-config applies only to OpenEvolve / ADRS-benchmark folders")
     if openevolve is not None:
-        imported = openevolve_problem(openevolve, runs_dir)
+        imported = openevolve_problem(openevolve, runs_dir, oe_config)
         problem = str(imported.problem_dir)
         budget = budget if budget is not None else imported.budget
         seed = seed if seed is not None else imported.seed

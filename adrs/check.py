@@ -281,7 +281,7 @@ def _holdout_calls(ctx: _Context) -> Iterator[CheckRow]:
 def _holdout_files(ctx: _Context) -> Iterator[CheckRow]:
     if hasattr(ctx.evaluator, "evaluate_code"):
         yield CheckRow("holdout files unreadable", "warn", "the evaluator runs programs itself (e.g. an "
-                       "OpenEvolve evaluator, whose folder is bound read-only into the sandbox): the candidate "
+                       "OpenEvolve evaluator, its folder bound read-only in the sandbox): the candidate "
                        "can read what the evaluator can", "keep held-out data out of that folder")
         return
     files = sorted({p for root in (ctx.spec.root, ctx.spec.evaluator_dir) for p in _files(root)})

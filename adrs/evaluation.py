@@ -200,6 +200,14 @@ def sandbox_options(evaluator: Evaluator) -> dict[str, Any]:
     return {"support": getattr(evaluator, "support", None), "adapter": getattr(evaluator, "adapter", None)}
 
 
+def seed_failure(status: str, feedback: str) -> str:
+    """Why a campaign cannot start, blaming the right thing: the evaluator for its own failures."""
+    if status in ("evaluator_error", "infra_error"):
+        who = "the evaluator" if status == "evaluator_error" else "the evaluation infrastructure"
+        return f"{who} failed on the seed program ({status}; not the program's fault):\n{feedback}"
+    return f"the seed program fails on the training instances ({status}):\n{feedback}"
+
+
 def evaluate_program(code: str, evaluator: Evaluator, split: Split, limits: Limits) -> EvalResult:
     """Run ``code`` in the sandbox on the calls of ``split`` and let the evaluator score it.
 

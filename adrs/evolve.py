@@ -25,6 +25,7 @@ from adrs.config import RunConfig
 from adrs.db.store import RunStore
 from adrs.dedup import DuplicateIndex
 from adrs.errors import CampaignError
+from adrs.evaluation import seed_failure
 from adrs.executor import Executor, RayExecutor
 from adrs.loopstate import LoopState, Progress
 from adrs.outcome import Failure, Outcome, beats
@@ -162,8 +163,7 @@ async def _evaluate(executor: Executor, plan: Plan, proposal: Proposal | None,
 def _check_seed(state: LoopState) -> None:
     seed = state.seed_program()
     if seed is not None and seed.status != Status.OK:
-        raise CampaignError(f"the seed program failed on the training instances "
-                            f"({seed.status}); fix it before resuming:\n{seed.feedback}")
+        raise CampaignError(seed_failure(seed.status, seed.feedback) + "\n(fix it before resuming)")
 
 
 def _check_outcome(state: LoopState, outcome: Outcome, limit: int) -> None:
@@ -171,8 +171,7 @@ def _check_outcome(state: LoopState, outcome: Outcome, limit: int) -> None:
     session (rather than scoring every later candidate as bad)."""
     result = outcome.result
     if outcome.plan.seq == SEED_SEQ and not result.correct:
-        raise CampaignError(f"the seed program fails on the training instances "
-                            f"({result.status}):\n{result.feedback}")
+        raise CampaignError(seed_failure(result.status, result.feedback))
     if result.status.fault is Fault.TRUSTED and state.trusted_errors >= limit:
         raise CampaignError(
             f"stopped after {state.trusted_errors} evaluator or infrastructure errors in this session "

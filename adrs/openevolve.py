@@ -139,15 +139,17 @@ def import_openevolve(source: Path, dest_root: Path, config_file: Path | None = 
                             int(seed) if seed is not None else None)
 
 
-def openevolve_problem(source: Path, runs_dir: Path, config_file: Path | None = None) -> OpenEvolveImport:
+def openevolve_problem(source: Path, runs_dir: Path, config_file: Path | None = None,
+                       candidate_process: str = "auto") -> OpenEvolveImport:
     """Import ``source`` into ``<runs_dir>/openevolve/`` (what ``adrs run DIR`` does)."""
-    return import_openevolve(source, runs_dir / "openevolve", config_file)
+    return import_openevolve(source, runs_dir / "openevolve", config_file, candidate_process)
 
 
-def problem_argument(problem: str, runs_dir: Path, config_file: Path | None = None) -> str:
+def problem_argument(problem: str, runs_dir: Path, config_file: Path | None = None,
+                     candidate_process: str = "auto") -> str:
     """What the CLI passes on: ``problem`` itself, or the imported folder for OpenEvolve / ADRS ones."""
     if is_openevolve_dir(Path(problem)):
-        return str(openevolve_problem(Path(problem), runs_dir, config_file).problem_dir)
+        return str(openevolve_problem(Path(problem), runs_dir, config_file, candidate_process).problem_dir)
     if config_file is not None:
         raise ConfigError("--oe-config applies only to OpenEvolve / ADRS-benchmark folders")
     return problem
@@ -245,8 +247,8 @@ class OpenEvolveEvaluator:
                             if isinstance(v, int | float)})
             error = artifacts.get("error", "").strip()
             if error and error != "None":
-                return EvalResult.failure("error", f"{label} reported an error: {error}", runtime_s,
-                                          {k: v for k, v in artifacts.items() if k != "error"})
+                return EvalResult.failure("error", f"{label} reported an error: {error}" + self._proxy_note(
+                    error), runtime_s, {k: v for k, v in artifacts.items() if k != "error"})
             score = _combined_score(metrics)
             if score is None:
                 return EvalResult.failure("invalid", f"{label} returned no usable metrics "
@@ -266,6 +268,13 @@ class OpenEvolveEvaluator:
         feedback = "\n".join([f"Metrics: {shown}.", *notes])
         return EvalResult(status="ok", score=score, metrics=metrics, feedback=feedback,
                           runtime_s=runtime_s, artifacts=artifacts)
+
+    def _proxy_note(self, error: str) -> str:
+        if self.candidate_process != "proxy" or "cannot cross the sandbox boundary" not in error:
+            return ""
+        return ("\nhint (for the problem's author): the evaluator hands the program objects the call "
+                "proxy cannot carry (only data crosses); run with --oe-candidate shared to keep "
+                "evaluator and program in one process (the candidate can then tamper with the metrics)")
 
     def _run_stage(self, stage: int, label: str, code: str,
                    limits: Limits) -> tuple[EvalResult | None, dict, float]:
@@ -306,8 +315,8 @@ class OpenEvolveEvaluator:
         exception = str(reply.get("exception", ""))
         rest = {**artifacts, **extra}
         if kind == "candidate":
-            return EvalResult.failure("error", f"{label}: the program raised {exception}\n{trace}",
-                                      seconds, rest)
+            return EvalResult.failure("error", f"{label}: the program raised {exception}\n{trace}"
+                                      + self._proxy_note(exception), seconds, rest)
         what = "failed to import" if kind == "evaluator_import" else "raised from its own code"
         text = (f"the evaluator {self.evaluator_file} {what} (not the program's fault): {exception}\n"
                 f"{trace}\nhint: {evaluator_hint(exception)}")

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from adrs.cli.common import OeConfig, console, friendly_errors
+from adrs.cli.common import OeCandidate, OeConfig, console, friendly_errors
 
 app = typer.Typer()
 
@@ -38,12 +38,13 @@ def check(
     runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Where an imported OpenEvolve "
                                            "folder's problem is written.")] = Path("runs"),
     oe_config: OeConfig = None,
+    oe_candidate: OeCandidate = "auto",
 ) -> None:
     """Run the seed and baselines, feed bad programs, check determinism, holdout and timing."""
     from adrs.check import check_problem, failed
     from adrs.openevolve import problem_argument
 
-    problem = problem_argument(problem, runs_dir, oe_config)
+    problem = problem_argument(problem, runs_dir, oe_config, oe_candidate)
     with console.status("checking (runs a dozen programs in the sandbox) ..."):
         rows = check_problem(problem, hang_timeout_s=hang_timeout, workers=workers)
     table = Table(title=f"adrs check {problem}")

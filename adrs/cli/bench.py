@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from adrs.cli.common import DbUrl, OeConfig, RunsDir, console, friendly_errors
+from adrs.cli.common import DbUrl, OeCandidate, OeConfig, RunsDir, console, friendly_errors
 
 app = typer.Typer()
 
@@ -42,6 +42,7 @@ def bench(
     db: DbUrl = None,
     runs_dir: RunsDir = Path("runs"),
     oe_config: OeConfig = None,
+    oe_candidate: OeCandidate = "auto",
 ) -> None:
     """Benchmark baselines and programs: the evaluator's tables (gaps, references, runtimes)."""
     from adrs.bench import BenchRequest, evaluator_bench
@@ -50,7 +51,7 @@ def bench(
     from adrs.problem import load_problem
     from adrs.resources import import_package_from_dir
 
-    spec = load_problem(problem_argument(problem, runs_dir, oe_config))
+    spec = load_problem(problem_argument(problem, runs_dir, oe_config, oe_candidate))
     with _stdout_to_stderr(as_json):
         module = import_package_from_dir(spec.evaluator_dir, f"adrs_evaluator_{spec.evaluator_dir.name}")
     run_bench = getattr(module, "bench", evaluator_bench)  # default: the evaluator's validation scores

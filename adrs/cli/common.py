@@ -18,6 +18,10 @@ err_console = Console(stderr=True, highlight=False)
 RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Folder holding one sub-folder per run.")]
 OeConfig = Annotated[Path | None, typer.Option(
     "--oe-config", help="For an OpenEvolve / ADRS-benchmark folder with several configs: the one to use.")]
+OeCandidate = Annotated[str, typer.Option(
+    "--oe-candidate", help="OpenEvolve / ADRS folders: proxy (the candidate in its own sandboxed process), "
+    "shared (in the evaluator's process: for evaluators passing objects a proxy cannot carry; weaker) "
+    "or auto (proxy where the evaluator loads the program itself).")]
 DbUrl = Annotated[str | None, typer.Option(
     "--db", envvar="ADRS_DB_URL", show_envvar=False,
     help="SQLAlchemy URL (e.g. postgresql://user@host/db) instead of the per-run SQLite file; "

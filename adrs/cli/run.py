@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from adrs.cli.common import DbUrl, OeConfig, RunsDir, console, fmt_score, fmt_seconds, friendly_errors
+from adrs.cli.common import (
+    DbUrl,
+    OeCandidate,
+    OeConfig,
+    RunsDir,
+    console,
+    fmt_score,
+    fmt_seconds,
+    friendly_errors,
+)
 
 if TYPE_CHECKING:
     from adrs.evolve import Campaign
@@ -45,6 +54,7 @@ def run(
         "config.yaml) to run unchanged.")] = None,
     ray_address: RayAddress = None,
     oe_config: OeConfig = None,
+    oe_candidate: OeCandidate = "auto",
 ) -> None:
     """Start a campaign on PROBLEM (or on an OpenEvolve / ADRS-benchmark folder)."""
     from adrs.campaign import new_campaign
@@ -56,7 +66,7 @@ def run(
     if oe_config is not None and openevolve is None:
         raise ConfigError("--oe-config applies only to OpenEvolve / ADRS-benchmark folders")
     if openevolve is not None:
-        imported = openevolve_problem(openevolve, runs_dir, oe_config)
+        imported = openevolve_problem(openevolve, runs_dir, oe_config, oe_candidate)
         problem = str(imported.problem_dir)
         budget = budget if budget is not None else imported.budget
         seed = seed if seed is not None else imported.seed

@@ -367,11 +367,19 @@ def test_work_dirs_of_dead_processes_are_removed(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(not isolation_level().startswith("private-root"), reason="no private root here")
 def test_private_root_works_when_python_lives_under_tmp(tmp_path: Path):
-    """A virtual environment under /tmp (as on CI machines) must not cost the private root."""
+    """A virtual environment under /tmp (as on CI machines) must not cost the private root.
+
+    Its site-packages gets a .pth naming this environment's site directory (numpy) and the project
+    (adrs): --system-site-packages would see the base interpreter's packages, not this virtualenv's,
+    which fails where adrs and numpy are installed only in a virtualenv (the README's set-up)."""
+    import numpy
+
     venv = Path(tempfile.mkdtemp(prefix="adrs-venv-", dir="/tmp"))
     try:
-        subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
-                       check=True)
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+        site_dir = next(venv.glob("lib/python3*/site-packages"))
+        ours = Path(numpy.__file__).resolve().parent.parent
+        (site_dir / "ours.pth").write_text(f"{ours}\n{Path(__file__).resolve().parents[2]}\n")
         code = "from adrs.sandbox import isolation_level\nprint(isolation_level())"
         out = subprocess.run([str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True,
                              check=True, cwd=tmp_path)

@@ -153,6 +153,28 @@ def schedule(p, d):
     Hostile("write_canary", _write("{canary}"), "error", ("Blocked",), needs="private-root"),
     Hostile("write_tmp", _write("/tmp/{token}"), "error", ("Blocked",), needs="private-root"),
     Hostile("append_to_database", _write("{database}"), "error", ("Blocked",), needs="private-root"),
+    # --- declared packages (the suite declares scipy) and data folders, visible read-only ---
+    Hostile("write_into_declared_package", _write("{scipy_dir}/{token}.py"), "error", ("Blocked",),
+            needs="private-root"),
+    Hostile("append_to_declared_package", _write("{scipy_dir}/__init__.py"), "error", ("Blocked",),
+            needs="private-root"),
+    Hostile("write_into_data_folder", _write("{data_dir}/{token}"), "error", ("Blocked",),
+            needs="private-root"),
+    Hostile("append_to_data_file", _write("{data_dir}/data.bin"), "error", ("Blocked",),
+            needs="private-root"),
+    Hostile("read_undeclared_package", _read("{undeclared}"), "error", ("Blocked",), needs="private-root"),
+    Hostile("import_undeclared_package", program("""
+def schedule(p, d):
+    attempt(lambda: __import__("sqlalchemy"))
+    return edd(p, d)
+"""), "error", ("Blocked",), needs="private-root"),
+    Hostile("read_declared_package_and_data", program("""
+import scipy
+def schedule(p, d):
+    open(scipy.__file__).read(1)
+    open("{data_dir}/data.bin", "rb").read(1)
+    return edd(p, d)
+"""), "ok", score_of="edd", needs="private-root"),
     Hostile("read_database", _read("{database}"), "error", ("Blocked",), needs="private-root"),
     Hostile("read_reference_cache", _read("{repo}/problems/smtt/data/train.json"), "error", ("Blocked",),
             needs="private-root"),

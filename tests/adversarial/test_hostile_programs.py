@@ -10,17 +10,20 @@ import sqlite3
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
 from adrs.evaluation import EvalResult, evaluate_program
 from adrs.problem import load_problem
-from adrs.sandbox import Limits, isolation_level
+from adrs.sandbox import Limits, isolation_level, run_program
 from tests.adversarial.programs import HOSTILE, Hostile, program
 from tests.conftest import REPO
 from tests.processes import processes_with_arg
 
-LIMITS = Limits(timeout_s=4.0, cpu_s=4, memory_mb=512, file_size_mb=4, max_processes=32, disk_mb=16)
+# scipy declared: its package folder is bound read-only into every sandbox (adrs.sandbox_packages)
+LIMITS = Limits(timeout_s=4.0, cpu_s=4, memory_mb=512, file_size_mb=4, max_processes=32, disk_mb=16,
+                packages=("scipy",))
 SECRET = "sk-adrs-test-secret-" + uuid.uuid4().hex
 HONEST = {"edd": "def schedule(p, d):\n    return edd(p, d)\n",
           "identity": "def schedule(p, d):\n    return list(range(len(p)))\n"}
@@ -61,13 +64,25 @@ class Host:
         self.server.bind(("127.0.0.1", 0))
         self.server.listen(8)
         self.server.setblocking(False)
-        self.watched = [self.canary, self.database, *sorted((REPO / "problems" / "smtt").rglob("*.json"))]
+        self.data_dir = root / "data"  # bound read-only into every sandbox, like a problem folder's data
+        self.data_dir.mkdir()
+        (self.data_dir / "data.bin").write_bytes(b"\0" * 4096)
+        import scipy
+
+        self.watched = [self.canary, self.database, *sorted((REPO / "problems" / "smtt").rglob("*.json")),
+                        self.data_dir / "data.bin", Path(scipy.__file__)]
         self.before = digest(self.watched)
-        self.forbidden = [REPO / "runs" / self.token, REPO / f"{self.token}.py", Path("/tmp") / self.token]
+        self.forbidden = [REPO / "runs" / self.token, REPO / f"{self.token}.py", Path("/tmp") / self.token,
+                          Path(scipy.__file__).parent / f"{self.token}.py", self.data_dir / self.token]
 
     def fill(self, code: str) -> str:
+        import scipy
+        import sqlalchemy
+
         visible = [p for p in (str(REPO), str(self.canary), "/etc/passwd", "/var") if os.path.exists(p)]
-        values = {"repo": str(REPO), "canary": str(self.canary), "database": str(self.database),
+        values = {"scipy_dir": str(Path(scipy.__file__).parent), "data_dir": str(self.data_dir),
+                  "undeclared": sqlalchemy.__file__,
+                  "repo": str(REPO), "canary": str(self.canary), "database": str(self.database),
                   "token": self.token, "marker": self.marker, "secret": SECRET,
                   "port": str(self.server.getsockname()[1]), "visible": repr(visible)}
         for key, value in values.items():
@@ -97,8 +112,12 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, EvalRe
     jobs.update({f"honest:{k}": program(v) for k, v in HONEST.items()})
     old = os.environ.get("OPENAI_API_KEY")
     os.environ["OPENAI_API_KEY"] = SECRET
+
+    def with_data_bound(*args, **kwargs):  # as the OpenEvolve adapter binds a problem folder
+        return run_program(*args, **kwargs, binds=[str(host.data_dir)])
+
     try:
-        with ThreadPoolExecutor(2) as pool:
+        with ThreadPoolExecutor(2) as pool, mock.patch("adrs.evaluation.run_program", with_data_bound):
             futures = {name: pool.submit(evaluate_program, code, evaluator, "train", LIMITS)
                        for name, code in jobs.items()}
             results = {name: f.result() for name, f in futures.items()}

@@ -296,6 +296,8 @@ class OpenEvolveEvaluator:
         extra = {}
         if server is not None and server.feedback():
             extra["candidate process"] = server.feedback()
+        if server is not None and server.outcome is not None and server.outcome.stdout.strip():
+            extra["stdout (program)"] = server.outcome.stdout
         if outcome.status != "ok":
             return EvalResult.failure(outcome.status, f"{label} failed: {outcome.feedback()}", seconds,
                                       extra), {}, seconds
@@ -307,6 +309,7 @@ class OpenEvolveEvaluator:
         kind = reply.get("failure") or ""
         if kind:
             return self._blame(kind, label, reply, extra, seconds), {}, seconds
+        reply.setdefault("artifacts", {}).update(extra)
         return None, reply, seconds
 
     def _blame(self, kind: str, label: str, reply: dict, extra: dict, seconds: float) -> EvalResult:

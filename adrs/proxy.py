@@ -44,9 +44,12 @@ class CandidateProcess:
     socket_dir: str
     proxy_source: str  # the module text to write at program_path
     outcome: RunOutcome | None = None
+    failure: str = ""  # the sandbox itself failed to start the candidate's process
 
     def feedback(self) -> str:
         """What went wrong in the candidate's process (empty if it served normally)."""
+        if self.failure:
+            return f"the candidate's process could not start: {self.failure}"
         if self.outcome is None:
             return "the candidate's process did not stop in time"
         if self.outcome.status == "ok":
@@ -76,10 +79,14 @@ def candidate_process(code: str, limits: Limits, binds: Sequence[str] = (),
         call = {"program": np.array(code), "paths": np.array("\n".join(paths))}
 
         def serve() -> None:
-            process.outcome = run_program(SERVER.read_text(), "serve", [call], limits,
-                                          support={"_candidate_wire.py": WIRE.read_text()},
-                                          binds=binds, pass_fd=listener.fileno())
-            listener.close()  # connections still queued now fail instead of waiting forever
+            try:
+                process.outcome = run_program(SERVER.read_text(), "serve", [call], limits,
+                                              support={"_candidate_wire.py": WIRE.read_text()},
+                                              binds=binds, pass_fd=listener.fileno())
+            except Exception as err:  # noqa: BLE001 - e.g. SandboxError: reported with the result
+                process.failure = f"{type(err).__name__}: {err}"
+            finally:
+                listener.close()  # connections still queued now fail instead of waiting forever
 
         thread = threading.Thread(target=serve, name="adrs-candidate-server", daemon=True)
         thread.start()

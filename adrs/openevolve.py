@@ -247,8 +247,9 @@ class OpenEvolveEvaluator:
                             if isinstance(v, int | float)})
             error = artifacts.get("error", "").strip()
             if error and error != "None":
-                return EvalResult.failure("error", f"{label} reported an error: {error}" + self._proxy_note(
-                    error), runtime_s, {k: v for k, v in artifacts.items() if k != "error"})
+                notes_for_error = self._proxy_note(error) + _missing_file_note(error)
+                return EvalResult.failure("error", f"{label} reported an error: {error}" + notes_for_error,
+                                          runtime_s, {k: v for k, v in artifacts.items() if k != "error"})
             score = _combined_score(metrics)
             if score is None:
                 return EvalResult.failure("invalid", f"{label} returned no usable metrics "
@@ -324,6 +325,18 @@ class OpenEvolveEvaluator:
         text = (f"the evaluator {self.evaluator_file} {what} (not the program's fault): {exception}\n"
                 f"{trace}\nhint: {evaluator_hint(exception)}")
         return EvalResult.failure("evaluator_error", text, seconds, rest)
+
+
+MISSING_FILE = re.compile(r"No such file|FileNotFoundError|not found|No configuration files|"
+                          r"No files processed", re.IGNORECASE)
+
+
+def _missing_file_note(error: str) -> str:
+    if not MISSING_FILE.search(error):
+        return ""
+    return ("\nhint: the evaluator reports missing files, which is usually the environment, not the "
+            "program: data must be inside the problem folder (visible read-only at its own path); "
+            "download scripts (e.g. download_dataset.sh) are not run by adrs")
 
 
 def evaluator_hint(exception: str) -> str:

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from adrs.program import EVOLVE_END, EVOLVE_START, ProgramView
-from adrs.status import Status
+from adrs.status import Fault, Status
 
 if TYPE_CHECKING:
     from adrs.evaluation import EvalResult
 
 # Stored programs whose outcome says nothing about the code: they do not count as the original.
-NOT_EVALUATED = ("duplicate", "patch_error", "proposal_error", "evaluator_error", "infra_error")
+NOT_EVALUATED = tuple(s.value for s in Status if s.fault in (Fault.PROPOSER, Fault.TRUSTED))
 
 
 def program_key(code: str) -> str:

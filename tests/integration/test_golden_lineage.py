@@ -3,6 +3,11 @@ lineage recorded before the loop was restructured (issue 13): seq, parent seq, k
 score of every program, on smtt, on the ``adrs new`` scaffold and on the toy problem with a
 deterministic fake LLM (which exercises template choice and the fix/crossover fallbacks).
 
+History: recorded before issue 13's restructuring, which left all three unchanged; re-recorded
+when duplicates stopped being evaluated (adrs.dedup): in each case the first difference was the
+first ``duplicate``. The fake LLM then became five models (the candidate's seed picks one), so
+equal prompts get different replies instead of a run of duplicates.
+
 Re-record (only after a deliberate change of the search itself) with
 ``ADRS_RECORD_GOLDEN=1 pytest tests/integration/test_golden_lineage.py``.
 """
@@ -37,15 +42,16 @@ RETURN = re.compile(r"return x \* (\S+)")
 
 
 def respond(body: dict) -> Reply:
-    """A deterministic fake model for the toy problem: from the programs in the prompt (the current
-    one first) it picks, by hash, a new constant, a reply without a patch, or a broken program."""
+    """Five deterministic fake models for the toy problem: from the model's name and the prompt (its
+    current program first) each picks, by hash, a new constant, a reply without a patch, or a broken
+    program. The candidate's seed picks the model, so equal prompts still get different replies."""
     text = [m for m in body["messages"] if m["role"] == "user"][-1]["content"]
     found = RETURN.findall(text)
     assert found, "no program in the prompt"
-    pick = int(hashlib.sha256(" ".join(found).encode()).hexdigest(), 16)
+    pick = int(hashlib.sha256((body["model"] + text).encode()).hexdigest(), 16)
     if pick % 10 == 0:
         return Reply(content="I would not change anything.")
-    new = "oops" if pick % 10 in (1, 2) else repr(round(0.1 + pick % 1000 / 200, 3))
+    new = "oops" if pick % 10 in (1, 2, 3) else repr(round(0.1 + pick % 1000 / 200, 3))
     return Reply(content=f"```python\n<<<<<<< SEARCH\n    return x * {found[0]}\n=======\n"
                          f"    return x * {new}\n>>>>>>> REPLACE\n```\n")
 
@@ -70,8 +76,8 @@ def lineage(problem: str, runs_dir: Path, budget: int, seed: int, llm: dict | No
 def test_same_seed_gives_the_recorded_lineage(case: str, runs_dir: Path, tmp_path: Path) -> None:
     if case == "llm":
         with FakeLLMServer(responder=respond) as server:
-            llm = {"model": "openai/test-model", "api_base": server.url, "max_retries": 0,
-                   "concurrency": 2}
+            models = [{"model": f"openai/fake-{k}", "api_base": server.url} for k in range(5)]
+            llm = {"models": models, "max_retries": 0, "concurrency": 2}
             got = lineage(str(TOY_PROBLEM), runs_dir, **CASES[case], llm=llm)
     else:
         problem = "smtt" if case == "smtt" else str(new_problem("golden_pack", tmp_path))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from adrs.db import reader as rd
 from adrs.errors import DatabaseError
+from adrs.redact import redact, url_password
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -30,9 +31,11 @@ class Catalog:
 
     def describe(self) -> str:
         """What is being read, as shown on the console and the pages (a password masked)."""
-        from adrs.redact import redact
-
         return redact(self.db_url) if self.db_url else str(self.runs_dir)
+
+    def hide_secrets(self, text: str) -> str:
+        """``text`` with the database password masked (error messages shown on a page)."""
+        return redact(text, url_password(self.db_url)) if self.db_url else text
 
     def urls(self) -> list[str]:
         """Database URLs holding runs (newest run folder first)."""

@@ -146,7 +146,7 @@ class App:
 
     def error(self, status: int, message: str) -> Response:
         return self.render("error.html", status=status, code=int(status), phrase=HTTPStatus(status).phrase,
-                           message=message)
+                           message=self.catalog.hide_secrets(message))
 
 
 def _json(data: Any, status: int = 200) -> Response:
@@ -162,7 +162,7 @@ def runs_page(app: App, request: Request) -> Response:
             with app.catalog.reader(url) as reader:
                 rows.extend(q.run_row(reader, run) for run in q.rd.runs(reader))
         except DatabaseError as err:
-            failures.append(str(err))
+            failures.append(app.catalog.hide_secrets(str(err)))
     problems = sorted({r.run.problem for r in rows})
     problem = request.query.get("problem") or None
     shown = [r for r in rows if problem in (None, r.run.problem)]

@@ -43,6 +43,11 @@ def test_every_page_answers_on_postgresql(pg_site) -> None:
     assert "/run/toy-ui" in listing and "/run/toy-two" in listing
     assert get(pg, f"/run/toy-ui/program/{other['hostile']}")[0] == 404  # the other run's program
     assert get(pg, "/compare?a=toy-ui&b=toy-two")[0] == 200
+    assert pg.app.catalog.db_url.count(":") >= 3  # the URL holds a password ...
+    password = pg.app.catalog.db_url.split("@")[0].rsplit(":", 1)[1]
+    for path in ("/", "/run/toy-ui", "/run/nope", "/run/toy-ui/program/999999"):
+        assert password not in get(pg, path)[2], path  # ... that no page shows
+    assert "***@" in listing
 
 
 def test_postgresql_and_sqlite_serve_the_same_data(pg_site) -> None:

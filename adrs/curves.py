@@ -138,11 +138,14 @@ def run_progress(reader: Reader, run: RunRecord, *, max_points: int = 2000, bins
     islands = sorted({v[4] for v in valid})
 
     def curves(ordered: list[tuple[int, float, float, int, int]], x: int, end: float) -> list[Curve]:
+        every = [(v[x], v[2], v[3]) for v in ordered]
+        per_island: dict[int, list[tuple[float, float, int]]] = {i: [] for i in islands}
+        for v, point in zip(ordered, every, strict=True):
+            per_island[v[4]].append(point)
         out = []
-        for island in (None, *islands):
-            curve = _close(_steps([(v[x], v[2], v[3]) for v in ordered if island in (None, v[4])],
-                                  direction), end)
-            curve.name = "all islands" if island is None else f"island {island}"
+        for name, points in (("all islands", every), *((f"island {i}", per_island[i]) for i in islands)):
+            curve = _close(_steps(points, direction), end)
+            curve.name = name
             out.append(curve)
         return out
 
@@ -164,7 +167,8 @@ def run_progress(reader: Reader, run: RunRecord, *, max_points: int = 2000, bins
                       key=lambda s: (STATUS_ORDER.index(s) if s in STATUS_ORDER else 99, s))
     counts = {s: [0] * len(starts) for s in statuses}
     for r, t in zip(rows, times, strict=True):
-        counts[r[3]][min(top, int(t / width))] += 1
+        b = int(t / width)
+        counts[r[3]][b if b < top else top] += 1
     per_bin = [0] * len(starts)
     tokens, cost = [0] * len(starts), [0.0] * len(starts)
     for (prompt, completion, usd, _), t in zip(calls, call_t, strict=True):

@@ -16,6 +16,7 @@ bound read-only in both sandboxes, as helper modules such as a simulator are the
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import socket
@@ -69,6 +70,7 @@ def candidate_process(code: str, limits: Limits, binds: Sequence[str] = (),
     ``binds`` are read-only folders the candidate sees (the problem folder), ``paths`` go first on
     its sys.path (e.g. the folder holding the evaluator's helper modules).
     """
+    _remove_stale_socket_dirs()
     folder = tempfile.mkdtemp(prefix=f"adrs-proxy-{os.getpid()}-")
     path = os.path.join(folder, "candidate.sock")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -98,6 +100,15 @@ def candidate_process(code: str, limits: Limits, binds: Sequence[str] = (),
     finally:
         listener.close()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@functools.cache
+def _remove_stale_socket_dirs() -> None:
+    """Once per process: socket folders left by processes that died mid-evaluation."""
+    for path in Path(tempfile.gettempdir()).glob("adrs-proxy-*-*"):
+        pid = path.name.split("-")[2]
+        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _ask_to_exit(path: str) -> None:

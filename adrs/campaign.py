@@ -59,11 +59,12 @@ def checked_proposer(config: RunConfig, spec: ProblemSpec) -> Proposer:
     return make_proposer(config.llm, spec.mutator, config.prompt, problem_context(spec))
 
 
-def check_sandbox_packages(spec: ProblemSpec) -> None:
+def check_sandbox_packages(spec: ProblemSpec, config: RunConfig) -> None:
     """Declared packages must be installed before any budget is spent (ConfigError otherwise)."""
     from adrs.sandbox_packages import sandbox_runtime
 
-    sandbox_runtime(spec.limits.packages, spec.limits.python)
+    limits = spec.limits_with(config.sandbox)
+    sandbox_runtime(limits.packages, limits.python)
 
 
 def run_isolation(spec: ProblemSpec) -> str:
@@ -76,7 +77,7 @@ def run_isolation(spec: ProblemSpec) -> str:
 def new_campaign(problem: str, config: RunConfig) -> Campaign:
     """Create the run (database row and folder) for ``problem``; Ray is not started here."""
     spec = load_problem(problem)
-    check_sandbox_packages(spec)
+    check_sandbox_packages(spec, config)
     proposer = checked_proposer(config, spec)
     run_id = new_run_id(spec.name)
     runs_dir = Path(config.db.runs_dir)
@@ -103,7 +104,7 @@ def resume_campaign(run_ref: str | None, runs_dir: Path, db_url: str | None,
         run = get_run(reader, run_id)
     config = with_budget(load_run_config(base=run.config), budget, max_time_s)
     spec = load_problem(run.problem_root if Path(run.problem_root).is_dir() else run.problem)
-    check_sandbox_packages(spec)
+    check_sandbox_packages(spec, config)
     proposer = checked_proposer(config, spec)
     store.reopen_run(engine, run_id, {"config": _storable(config), "isolation": run_isolation(spec)})
     return Campaign(spec, config, run_id, engine, proposer, spec.limits_with(config.sandbox))

@@ -189,6 +189,8 @@ class SandboxConfig:
     timeout_s: float | None = None
     cpu_s: int | None = None
     memory_mb: int | None = None
+    # another interpreter for candidates (and OpenEvolve / ADRS evaluators), e.g. a venv with torch
+    python: str | None = None
 
 
 @dataclass(frozen=True)

@@ -155,6 +155,18 @@ def test_candidates_can_run_under_another_interpreter(tmp_path: Path) -> None:
         sandbox_runtime(("adrs-fixture-not-installed",), python)
 
 
+def test_the_run_config_can_name_another_interpreter_for_any_folder(tmp_path: Path) -> None:
+    """``sandbox.python`` in a run config (``--config``) applies to OpenEvolve folders too, and is
+    checked before any budget is spent."""
+    config = tmp_path / "run.yaml"
+    config.write_text("sandbox:\n  python: /nonexistent/venv/bin/python\n")
+    runs = tmp_path / "runs"
+    out = CliRunner().invoke(app, ["run", str(FIXTURES / "oe_tamper"), "--budget", "1",
+                                   "--config", str(config), "--runs-dir", str(runs)])
+    assert out.exit_code == 2 and "sandbox.python /nonexistent/venv/bin/python: cannot run it" in out.output
+    assert sorted(p.name for p in runs.iterdir()) == ["openevolve"]
+
+
 TAMPERING = {
     "patch_the_evaluator_module": """
 import sys

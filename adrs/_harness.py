@@ -27,6 +27,7 @@ judges nothing; the parent decodes the result and the evaluator validates it.
 
 import _thread
 import faulthandler
+import fcntl
 import json
 import os
 import resource
@@ -73,7 +74,7 @@ def set_limits(cpu_s: int, memory_mb: int, file_size_mb: int, max_processes: int
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
 MS_RELATIME = 1 << 21
 MNT_DETACH = 2
-PR_CAPBSET_DROP, PR_SET_SECUREBITS, PR_SET_NO_NEW_PRIVS = 24, 28, 38
+PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_SECUREBITS, PR_SET_NO_NEW_PRIVS = 1, 24, 28, 38
 SECURE_BITS_LOCKED_NOROOT = 0x2F  # NOROOT, NO_SETUID_FIXUP and KEEP_CAPS, each locked
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "ppc64le": 203, "s390x": 217, "riscv64": 41}
@@ -187,12 +188,6 @@ def confine(spec: dict, files: dict) -> None:
     os.environ.update(HOME=SANDBOX_DIR, TMPDIR=SANDBOX_DIR)
 
 
-def join_cgroup(procs_file: str) -> None:
-    """Move this process (and so all it starts) into the run's pids cgroup."""
-    with open(procs_file, "w") as f:
-        f.write("0")
-
-
 def probe(spec: dict, hidden: str) -> int:
     """``--probe SPEC HIDDEN``: confine, then check numpy imports and ``hidden`` is not visible."""
     confine(spec, {})
@@ -214,16 +209,6 @@ def probe(spec: dict, hidden: str) -> int:
 
 def on_cpu_limit(signum, frame):
     raise CpuLimit
-
-
-class Progress:
-    """Append-only progress log, unbuffered so it survives a SIGKILL."""
-
-    def __init__(self, fd: int):
-        self.fd = fd
-
-    def note(self, line: str) -> None:
-        os.write(self.fd, (line + "\n").encode())
 
 
 def format_exception(exc: BaseException) -> str:
@@ -322,16 +307,6 @@ def find_entry(module: types.ModuleType, entry: str):
     return fn, ""
 
 
-def group_inputs(n_calls: int, inputs_file):
-    """Keyword names per call; values are loaded lazily so every call reads a fresh copy."""
-    inputs = np.load(inputs_file, allow_pickle=False)
-    names = [[] for _ in range(n_calls)]
-    for key in inputs.files:
-        index, name = key.split("/", 1)
-        names[int(index)].append(name)
-    return inputs, names
-
-
 def load_adapter(adapter: str):
     """The ``module:function`` that builds the entry's keyword arguments (None for ``-``)."""
     if adapter == "-":
@@ -342,93 +317,98 @@ def load_adapter(adapter: str):
     return getattr(module, function)
 
 
-def call_arguments(inputs, i: int, names: list, adapt) -> dict:
-    """Fresh keyword arguments for call ``i``: 0-d arrays become Python scalars."""
+class Channel:
+    """The job's two pipes: frames from the parent (kind byte, length, npz bytes) on CMD_FD and
+    length-prefixed JSON messages to it on REPLY_FD. The candidate can write here too; it can only
+    garble its own result, and the parent times every call itself."""
+
+    def __init__(self, cmd_fd: int, reply_fd: int, cap_bytes: int):
+        self.cmd_fd, self.reply_fd, self.cap_bytes = cmd_fd, reply_fd, cap_bytes
+
+    def read_exact(self, n: int) -> bytes:
+        parts, left = [], n
+        while left:
+            chunk = os.read(self.cmd_fd, min(left, 1 << 20))
+            if not chunk:
+                os._exit(0)  # the parent is gone or gave up on this job
+            parts.append(chunk)
+            left -= len(chunk)
+        return b"".join(parts)
+
+    def receive(self) -> tuple:
+        head = self.read_exact(5)
+        return head[:1], self.read_exact(int.from_bytes(head[1:], "big"))
+
+    def send(self, message: dict) -> None:
+        try:
+            text = json.dumps(message, allow_nan=True)
+        except (ValueError, RecursionError) as e:  # e.g. a Python int too large for str()
+            text = json.dumps({"status": "bad_output", "error": f"Result not serialisable: {e}"})
+        if len(text) > self.cap_bytes:
+            mb = 1024 * 1024
+            msg = f"The return values take {len(text) / mb:.1f} MB as JSON (limit {self.cap_bytes // mb} MB)."
+            text = json.dumps({"status": "bad_output", "error": msg})
+        data = text.encode("utf-8")
+        view = memoryview(len(data).to_bytes(4, "big") + data)
+        while view:
+            view = view[os.write(self.reply_fd, view):]
+
+
+def call_arguments(payload: bytes, adapt) -> dict:
+    """Keyword arguments of one call from its npz bytes: 0-d arrays become Python scalars."""
+    import io
+
     kwargs = {}
-    for name in names:
-        value = inputs[f"{i}/{name}"]
-        kwargs[name] = value.item() if value.ndim == 0 else value
+    with np.load(io.BytesIO(payload), allow_pickle=False) as arrays:
+        for name in arrays.files:
+            value = arrays[name]
+            kwargs[name] = value.item() if value.ndim == 0 else value
     return adapt(**kwargs) if adapt is not None else kwargs
 
 
-def timed_call(fn, inputs, i: int, names: list, adapt, repeats: int):
-    """Call ``fn`` on call ``i``'s inputs; with repeats > 1: warm up, then the median of repeats."""
-    if repeats <= 1:
-        kwargs = call_arguments(inputs, i, names, adapt)
+def serve_calls(fn, channel: Channel, adapt) -> dict:
+    """Answer the parent's calls until it says end. The parent times each round trip itself; the
+    time measured here is only checked against it (a forged clock shows up as inconsistent)."""
+    index = 0
+    while True:
+        kind, payload = channel.receive()
+        if kind != b"C":
+            return {"status": "ok"}
+        kwargs = call_arguments(payload, adapt)
         t0 = perf_counter()
         value = fn(**kwargs)
-        return value, perf_counter() - t0
-    fn(**call_arguments(inputs, i, names, adapt))
-    times = []
-    for _ in range(repeats):
-        kwargs = call_arguments(inputs, i, names, adapt)
-        t0 = perf_counter()
-        value = fn(**kwargs)
-        times.append(perf_counter() - t0)
-    times.sort()
-    middle = len(times) // 2
-    median = times[middle] if len(times) % 2 else (times[middle - 1] + times[middle]) / 2
-    return value, median
-
-
-def run_calls(fn, n_calls: int, progress: Progress, inputs_file, adapt=None, repeats: int = 1) -> dict:
-    inputs, names = group_inputs(n_calls, inputs_file)
-    outputs, times = [], []
-    for i in range(n_calls):
-        progress.note(f"start {i}")
-        value, dt = timed_call(fn, inputs, i, names[i], adapt, repeats)
+        dt = perf_counter() - t0
         try:
-            outputs.append(encode(value))
+            encoded = encode(value)
         except BadOutput as e:
             where = f"result{e.path}" if e.path else "the result"
-            msg = f"Call {i + 1} of {n_calls} returned {e.what} (at {where})."
-            return {"status": "bad_output", "error": msg}
-        times.append(dt)
-        progress.note(f"done {i} {dt!r}")
-    return {"status": "ok", "outputs": outputs, "call_times": times}
+            return {"status": "bad_output", "error": f"Call {index + 1} returned {e.what} (at {where})."}
+        channel.send({"out": encoded, "t": dt})
+        index += 1
 
 
-def run(entry: str, n_calls: int, progress: Progress, inputs_file, adapter: str = "-",
-        repeats: int = 1) -> dict:
+def run_job(entry: str, adapter: str, channel: Channel) -> dict:
     adapt = load_adapter(adapter)
     try:
         module = load_candidate()
     except SyntaxError as e:
         return {"status": "syntax_error", "error": format_syntax_error(e)}
-    progress.note("imported")
     fn, problem = find_entry(module, entry)
     if fn is None:
         return {"status": "error", "error": problem}
-    return run_calls(fn, n_calls, progress, inputs_file, adapt, repeats)
+    channel.send({"ready": True})
+    return serve_calls(fn, channel, adapt)
 
 
-def guarded_run(entry: str, n_calls: int, progress: Progress, inputs_file, adapter: str,
-                repeats: int) -> dict:
+def guarded_job(entry: str, adapter: str, channel: Channel) -> dict:
     try:
-        return run(entry, n_calls, progress, inputs_file, adapter, repeats)
+        return run_job(entry, adapter, channel)
     except CpuLimit:
         return {"status": "timeout", "error": "cpu"}
     except MemoryError as e:
         return {"status": "memory", "error": format_exception(e)}
     except Exception as e:
         return {"status": "error", "error": format_exception(e)}
-
-
-def write_result(result: dict, cap_bytes: int, fd: int) -> None:
-    try:
-        text = json.dumps(result, allow_nan=True)
-    except (ValueError, RecursionError) as e:  # e.g. a Python int too large for str()
-        text = json.dumps({"status": "bad_output", "error": f"Result not serialisable: {e}"})
-    if len(text) > cap_bytes:
-        mb = 1024 * 1024
-        msg = f"The return values take {len(text) / mb:.1f} MB as JSON (limit {cap_bytes // mb} MB)."
-        text = json.dumps({"status": "bad_output", "error": msg})
-    data = text.encode("utf-8")
-    os.ftruncate(fd, 0)  # the candidate may have written to this descriptor
-    os.lseek(fd, 0, os.SEEK_SET)
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
 
 
 def watch_lifeline(fd: int = 4) -> None:
@@ -467,55 +447,237 @@ def flush_std_streams() -> None:
             pass
 
 
-def open_work_files(confined: bool) -> tuple[dict, object, int, int]:
-    """Before confinement: the program files to copy (when confined), the inputs, the progress
-    log and the result file, all opened in WORK_DIR (which the candidate never sees when confined)."""
-    files = {}
-    if confined:
-        for name in os.listdir("."):
-            if name.endswith(".py"):
-                with open(name, encoding="utf-8") as f:
-                    files[name] = f.read()
-    inputs_file = open("inputs.npz", "rb")
-    append, write = os.O_WRONLY | os.O_CREAT | os.O_APPEND, os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-    progress_fd = os.open("progress", append, 0o600)
-    result_fd = os.open("result.json", write, 0o600)
-    return files, inputs_file, progress_fd, result_fd
+# --- the fork server ------------------------------------------------------------------------------
+# ``--serve CONFIG``: set up once (confinement, numpy and the declared packages imported), then fork
+# one job per request received on SOCKET_FD. Each request is JSON plus the job's descriptors:
+# [cmd_r, reply_w, exit_w, lifeline_r, stdout, stderr] and optionally the run's cgroup.procs.
+# The job's first process (trusted, never runs candidate code) enters new mount, PID, IPC (and
+# network) namespaces, mounts a fresh size-capped tmpfs on /sandbox and forks the candidate's
+# process, PID 1 of its namespace: when it ends, everything the candidate started ends with it.
+# It kills that process when the parent closes the lifeline or the wall clock runs out, reaps it
+# and reports its wait status and CPU time on exit_w.
+
+SOCKET_FD = 5
+CMD_FD, REPLY_FD = 3, 4
+CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x08000000, 0x20000000, 0x40000000
 
 
-def main(argv: list[str]) -> None:
+def serve(config: dict) -> None:
     global np
-    if argv[:1] == ["--probe"]:
-        os._exit(probe(json.loads(argv[1]), argv[2]))
-    faulthandler.enable()  # a Python traceback on stderr if the candidate segfaults
+    import socket
+
+    faulthandler.enable()
     watch_lifeline()
-    work_dir, site_dir, entry, n_calls, cpu_s, memory_mb, file_size_mb, max_processes = argv[:8]
-    adapter, repeats, confine_spec = argv[8:11]
-    spec = json.loads(confine_spec) if confine_spec != "-" else None
-    if spec and spec.get("cgroup_procs"):
-        join_cgroup(spec["cgroup_procs"])
-    os.chdir(work_dir)
-    files, inputs_file, progress_fd, result_fd = open_work_files(confined=bool(spec and spec["root"]))
-    if spec and spec["root"]:
-        confine(spec, files)
-    set_limits(int(cpu_s), int(memory_mb), int(file_size_mb), int(max_processes))
-    signal.signal(signal.SIGXCPU, on_cpu_limit)
+    os.chdir(config["work"])
+    spec = config.get("confine")
+    if spec:
+        confiner = Confiner(spec)
+        confiner.build()
+        confiner.enter()
+    os.environ.update(HOME=os.getcwd(), TMPDIR=os.getcwd())
     sys.dont_write_bytecode = True
-    sys.stdout.reconfigure(line_buffering=True)  # so prints before a kill reach the feedback
-    sys.path.append(site_dir)
+    sys.path.append(config["site_dir"])
     import numpy
 
     np = numpy
+    warm_up()
+    for name in config.get("preload", []):  # the problem's declared packages, best effort
+        try:
+            __import__(name)
+        except Exception:
+            pass
+    server = socket.socket(fileno=SOCKET_FD)
+    import gc
+
+    gc.collect()
+    gc.freeze()  # the collector in a job leaves the server's objects alone: fewer copied pages
     report_started()
-    progress = Progress(progress_fd)
-    progress.note("started")
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(server, 1 << 22, 8)
+        except InterruptedError:
+            continue
+        if not message:
+            os._exit(0)  # the parent closed its end
+        reap_jobs()
+        try:
+            pid = os.fork()
+        except OSError:
+            pid = -1
+        if pid == 0:
+            server.close()
+            try:
+                job_parent(config, json.loads(message), fds)
+            finally:
+                os._exit(71)
+        for fd in fds:
+            os.close(fd)
+
+
+def warm_up() -> None:
+    """Import and run once what every job uses (npz decoding, JSON), so no job pays for it."""
+    import io
+
+    buffer = io.BytesIO()
+    np.savez(buffer, x=np.arange(3))
+    call_arguments(buffer.getvalue(), None)
+    json.dumps(encode([np.arange(2), np.float64(1.0)]))
+    traceback.TracebackException  # noqa: B018 - imported already; here for the record
+
+
+def reap_jobs() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def job_parent(config: dict, job: dict, fds: list) -> None:
+    """The job's trusted first process: namespaces and /sandbox, then the candidate's process."""
+    cmd_r, reply_w, exit_w, lifeline_r, out_fd, err_fd, *cgroup = fds
+    os.setsid()  # a group of its own, shared with the candidate's process, never the server's
+    if config.get("nest"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | (0 if job["network"] else CLONE_NEWNET)
+        if libc.unshare(flags) != 0:
+            raise OSError(ctypes.get_errno(), "unshare")
+        Confiner({"root": ""}).mount("tmpfs", SANDBOX_DIR, "tmpfs", MS_NOSUID | MS_NODEV,
+                                     f"size={int(job['disk_mb'])}m,mode=700")
+    pid = os.fork()
+    if pid == 0:
+        os.close(exit_w)
+        os.close(lifeline_r)
+        job_child(config, job, [cmd_r, reply_w, out_fd, err_fd, *cgroup])
+    for fd in (cmd_r, reply_w, out_fd, err_fd, *cgroup):
+        os.close(fd)
+    os.write(exit_w, (json.dumps({"pids": [os.getpid(), pid]}) + "\n").encode())  # so the parent can
+    killed = watch_job(pid, lifeline_r, float(job["timeout_s"]))  # kill them if this one is stopped
+    _, status, usage = os.wait4(pid, 0)
+    report = {"wait_status": status, "cpu_s": usage.ru_utime + usage.ru_stime, "killed": killed}
+    os.write(exit_w, (json.dumps(report) + "\n").encode())
+    os._exit(0)
+
+
+def watch_job(pid: int, lifeline_r: int, timeout_s: float) -> bool:
+    """Wait for the candidate's process to end; kill it (and so its namespace) when the parent
+    closes or writes to the lifeline, or after ``timeout_s`` plus a grace second."""
+    import select
+
+    deadline = time.monotonic() + timeout_s + 1.0
+    poller = select.poll()
+    poller.register(lifeline_r, select.POLLIN)
+    try:
+        pidfd = os.pidfd_open(pid)
+        poller.register(pidfd, select.POLLIN)
+    except (AttributeError, OSError):
+        pidfd = None
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        events = poller.poll(min(remaining, 0.05 if pidfd is None else remaining) * 1000)
+        if any(fd == lifeline_r for fd, _ in events):
+            break
+        if pidfd is not None and events:
+            return False
+        if pidfd is None and os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+            return False
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    return True
+
+
+def job_child(config: dict, job: dict, fds: list) -> None:
+    """The candidate's process: limits, files, then the calls. Never returns; exits like a script
+    would (code 1 on an uncaught exception, the code of a ``sys.exit`` outside a call)."""
     harness_pid = os.getpid()
-    result = guarded_run(entry, int(n_calls), progress, inputs_file, adapter, int(repeats))
-    if os.getpid() != harness_pid:  # a child the candidate forked came back here: it reports nothing
-        os._exit(0)
-    flush_std_streams()
-    write_result(result, int(file_size_mb) * 1024 * 1024, result_fd)
-    os._exit(0)  # skip atexit hooks and non-daemon threads of the candidate
+    code = 1
+    try:
+        channel, message = prepare_and_run(config, job, fds)
+        if os.getpid() != harness_pid:  # a child the candidate forked came back here: it reports nothing
+            code = 0
+        else:
+            flush_std_streams()
+            channel.send(message)
+            code = 0
+    except SystemExit as e:  # the candidate's sys.exit outside a call
+        code = exit_code_of(e)
+    except BaseException:
+        if os.getpid() == harness_pid:
+            traceback.print_exc()
+    finally:
+        try:
+            flush_std_streams()
+        finally:
+            os._exit(code)  # skip atexit hooks and non-daemon threads of the candidate
+
+
+def exit_code_of(e: SystemExit) -> int:
+    if e.code is None:
+        return 0
+    if type(e.code) is int:
+        return e.code & 0xFF
+    print(e.code, file=sys.stderr)
+    return 1
+
+
+def prepare_and_run(config: dict, job: dict, fds: list):
+    cmd_r, reply_w, out_fd, err_fd, *cgroup = fds
+    import ctypes
+
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # dies with the job's first process
+    if cgroup:
+        os.write(cgroup[0], b"0")  # join the run's pids cgroup before anything else can start
+        os.close(cgroup[0])
+    null = os.open("/dev/null", os.O_RDONLY)
+    sources = [fcntl.fcntl(fd, fcntl.F_DUPFD, 16) for fd in (null, out_fd, err_fd, cmd_r, reply_w)]
+    for target, source in enumerate(sources):  # moved above 16 first: no source is clobbered
+        os.dup2(source, target)
+    os.closerange(REPLY_FD + 1, 1 << 16)
+    if config.get("confine"):
+        Confiner({"root": ""}).drop_privileges()
+        os.chdir(SANDBOX_DIR)
+    else:
+        os.chdir(job["dir"])
+    for name, text in job["files"].items():
+        with open(name, "w", encoding="utf-8") as f:
+            f.write(text)
+    os.environ.update(HOME=os.getcwd(), TMPDIR=os.getcwd())
+    set_limits(int(job["cpu_s"]), int(job["memory_mb"]), int(job["file_size_mb"]), int(job["max_processes"]))
+    for number in range(1, signal.NSIG):
+        try:
+            signal.signal(number, signal.SIG_DFL)
+        except (OSError, ValueError, RuntimeError):
+            pass
+    signal.signal(signal.SIGXCPU, on_cpu_limit)
+    try:
+        import mmap
+
+        mmap.mmap(-1, 4 << 20).close()  # the limits must leave room for a fresh 4 MB mapping
+    except OSError:
+        print("memory_mb leaves no room for a 4 MB allocation", file=sys.stderr)
+        os._exit(75)
+    for stream in (sys.stdout, sys.stderr):
+        stream.reconfigure(line_buffering=True)  # so prints before a kill reach the feedback
+    channel = Channel(CMD_FD, REPLY_FD, int(job["file_size_mb"]) * 1024 * 1024)
+    channel.send({"started": True})  # from here on, failures are the candidate's
+    return channel, guarded_job(job["entry"], job["adapter"], channel)
+
+
+def main(argv: list) -> None:
+    if argv[:1] == ["--probe"]:
+        os._exit(probe(json.loads(argv[1]), argv[2]))
+    if argv[:1] == ["--serve"]:
+        serve(json.loads(argv[1]))
+    print("usage: _harness.py --probe SPEC HIDDEN | --serve CONFIG", file=sys.stderr)
+    os._exit(2)
 
 
 if __name__ == "__main__":

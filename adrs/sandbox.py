@@ -22,8 +22,10 @@ the file system: the candidate can then read and write what the user running adr
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import functools
+import io
 import json
 import math
 import os
@@ -33,6 +35,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -43,8 +46,16 @@ from typing import Any, Literal
 
 import numpy as np
 
+from adrs.fork_server import (
+    ForkServer,
+    ServerConfig,
+    ServerGone,
+    _kill_group,
+    replace_server,
+    server_for,
+)
 from adrs.limits import Limits
-from adrs.sandbox_packages import Runtime, confine_additions, sandbox_runtime
+from adrs.sandbox_packages import confine_additions, sandbox_runtime
 
 
 class SandboxError(RuntimeError):
@@ -55,9 +66,9 @@ RunStatus = Literal["ok", "syntax_error", "error", "timeout", "memory", "crash",
 
 HARNESS = Path(__file__).with_name("_harness.py")
 TAIL_BYTES = 4096
+PASSED_FD = 5  # run_program(pass_fd=...) lands here in the candidate (e.g. a listening socket)
 STARTED_FD = 3  # the harness writes b"S" here once it runs, before loading the candidate
 LIFELINE_FD = 4  # the harness exits when this pipe's write end (held by us) closes: we died
-PASSED_FD = 5  # run_program(pass_fd=...) lands here (e.g. the candidate server's listening socket)
 ARRAY_DTYPES = frozenset(
     ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
     + ["float16", "float32", "float64"]
@@ -65,10 +76,6 @@ ARRAY_DTYPES = frozenset(
 _NOT_STARTED = "while starting the Python interpreter"
 _RESULT_STATUSES = frozenset(["ok", "syntax_error", "error", "timeout", "memory", "bad_output"])
 _MEMORY_HINTS = ("MemoryError", "Cannot allocate memory", "bad_alloc", "out of memory")
-_RESET_SIGNALS = frozenset(
-    [signal.SIGPIPE, signal.SIGXFSZ, signal.SIGXCPU, signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
-    + [signal.SIGQUIT, signal.SIGCHLD, signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM]
-)
 _NAMESPACE_FLAGS = {
     "user": ("--user", "--map-root-user"),
     "mnt": ("--mount",),
@@ -366,86 +373,396 @@ def run_program(
     support: Mapping[str, str] | None = None,
     adapter: str | None = None,
     repeats: int = 1,
-    binds: Sequence[str] = (),
-    pass_fd: int | None = None,
+    call_limits_s: Sequence[float] | None = None,
 ) -> RunOutcome:
     """Import ``code`` as a module in a sandboxed process and call ``entry(**call)`` for each call.
 
     0-d arrays in a call arrive as Python scalars. ``support`` maps module file names (``x.py``) to
     source written next to the candidate (importable by it, e.g. a simulator it may call);
     ``adapter`` (``module:function`` of a support module) turns each call's arrays into the entry's
-    keyword arguments. With ``repeats`` > 1 each call is warmed up and its time is the median of
-    ``repeats`` runs. ``binds`` are host paths made visible read-only at the same path (e.g. a
-    problem folder's data); ``limits.packages`` / ``limits.python`` choose what else it may import
-    (``adrs.sandbox_packages``). ``pass_fd`` is handed to the child as fd 5 (e.g. a listening socket).
-    Raises SandboxError only if the child died before any candidate code ran.
+    keyword arguments. Each call is timed here, outside the candidate's process: from sending its
+    inputs to receiving its answer (see ``timed_call``). With ``repeats`` > 1 each call is warmed
+    up and its time is the median of ``repeats`` runs. ``call_limits_s[i]``, if given, stops call
+    ``i`` (status timeout) once it has run that long. Raises SandboxError only if the child died
+    before any candidate code ran.
     """
     iso = _detect_isolation()
-    runtime = sandbox_runtime(limits.packages, limits.python)  # ConfigError if a package is missing
+    files = _program_files(code, support or {})
+    frames = [_call_frame(i, call) for i, call in enumerate(calls)]
+    config = _server_config(iso, limits)
     with _work_dir() as work, _run_cgroup(iso, limits.max_processes) as cgroup_procs:
-        _write_inputs(work, code, calls)
-        _write_support(work, support or {})
-        argv = _child_argv(work, entry, len(calls), limits, iso, runtime)
-        confine_arg = _confine_arg(iso, work, limits, cgroup_procs, confine_additions(runtime, tuple(binds)))
-        argv += [adapter or "-", str(max(1, repeats)), confine_arg]
-        started_r, started_w = _started_pipe()
-        lifeline_r, lifeline_w = (_fd_above(fd) for fd in os.pipe())
-        passed = _fd_above(os.dup(pass_fd)) if pass_fd is not None else None
+        job = {"entry": entry, "adapter": adapter or "-", "files": files, "dir": str(work),
+               "cpu_s": limits.cpu_s, "memory_mb": limits.memory_mb, "file_size_mb": limits.file_size_mb,
+               "max_processes": limits.max_processes, "disk_mb": max(1, int(limits.disk_mb)),
+               "timeout_s": limits.timeout_s, "network": limits.network}
+        one_shot = None if config.nest else ForkServer(replace(config, disk_mb=job["disk_mb"]))
         try:
-            start = time.monotonic()
-            try:
-                pid = _spawn(work, argv, _child_env(work, runtime), started_w, lifeline_r, passed)
-            finally:
-                os.close(started_w)
-                os.close(lifeline_r)
-                if passed is not None:
-                    os.close(passed)
-            exit_ = _supervise(pid, start, limits.timeout_s, iso, work)
-            started = os.read(started_r, 1) == b"S"
+            if one_shot is not None:
+                _start_one_shot(one_shot, work)
+            with _Job(work, cgroup_procs) as io:
+                server = _submit(one_shot, config, job, io)
+                try:
+                    driver = _Driver(io, server, limits, len(frames), call_limits_s)
+                    return driver.run(frames, max(1, repeats))
+                finally:
+                    if one_shot is not None and "pid" not in iso.namespaces and io.job_pids:
+                        _kill_group(io.job_pids[0])  # the job's group: what the candidate left running
         finally:
-            os.close(started_r)
-            os.close(lifeline_w)
-        return _outcome(work, len(calls), limits, exit_, started)
+            if one_shot is not None:
+                one_shot.stop()
+                if "pid" not in iso.namespaces:
+                    _kill_processes_in(work)
 
 
-def _confine_arg(iso: _Isolation, work: Path, limits: Limits, cgroup_procs: str,
-                 additions: Mapping[str, list[str]]) -> str:
-    """The harness's CONFINE argument: "-" or JSON (private root and/or the run's cgroup)."""
-    if iso.confine is None and not cgroup_procs:
-        return "-"
-    spec = dict(iso.confine or {}, cgroup_procs=cgroup_procs)
-    if iso.confine is not None:
-        spec.update(root=str(work), disk_mb=max(1, int(limits.disk_mb)))
-        for key, paths in additions.items():  # packages, data, another interpreter (read-only)
-            spec[key] = [*spec[key], *(p for p in paths if p not in spec[key])]
-    else:
-        spec["root"] = ""
-    return json.dumps(spec)
-
-
-@dataclass(frozen=True)
-class _Exit:
-    timed_out: bool
-    wait_status: int
-    cpu_s: float
-    wall_s: float
-
-
-def _supervise(pid: int, start: float, timeout_s: float, iso: _Isolation, work: Path) -> _Exit:
-    """Wait for the child until the deadline, then make sure nothing it started is left running."""
+def _start_one_shot(server: ForkServer, work: Path) -> None:
     try:
-        timed_out = not _wait_for_exit(pid, start + timeout_s)
-        if timed_out and "pid" in iso.namespaces:  # unshare must reap it: see _kill_children
-            _kill_children(pid)
-            _wait_for_exit(pid, time.monotonic() + 2.0)
-    finally:
-        _kill_group(pid)
-        _, wait_status, rusage = os.wait4(pid, 0)
-        _wait_until_group_gone(pid)
-        if "pid" not in iso.namespaces:
-            _kill_processes_in(work)
-    cpu_s = rusage.ru_utime + rusage.ru_stime
-    return _Exit(timed_out, wait_status, cpu_s, time.monotonic() - start)
+        server.start(work)
+    except RuntimeError as e:
+        raise SandboxError(f"The sandboxed interpreter failed before loading the candidate: {e}") from e
+
+
+def _submit(one_shot: ForkServer | None, config: ServerConfig, job: dict, io: _Job) -> ForkServer:
+    """Hand the job to the warm server (replacing a dead one once) or to this run's own server."""
+    if one_shot is not None:
+        one_shot.submit(job, io.child_fds)
+        return one_shot
+    for attempt in (1, 2):
+        try:
+            server = server_for(config)
+        except RuntimeError as e:
+            raise SandboxError(f"The sandboxed interpreter failed before loading the candidate: {e}") from e
+        try:
+            server.submit(job, io.child_fds)
+            return server
+        except ServerGone:
+            replace_server(server)
+            if attempt == 2:
+                raise SandboxError("the sandbox server died twice while taking a job") from None
+    raise AssertionError("unreachable")
+
+
+def prewarm(limits: Limits | None = None) -> None:
+    """Start this process's warm server for ``limits`` in the background (no-op where runs are one-shot)."""
+    config = _server_config(_detect_isolation(), limits or Limits())
+    if config.nest:
+        threading.Thread(target=_quietly_start, args=(config,), daemon=True).start()
+
+
+def _quietly_start(config: ServerConfig) -> None:
+    try:
+        server_for(config)
+    except Exception:  # the first real run reports the failure
+        pass
+
+
+def _server_config(iso: _Isolation, limits: Limits) -> ServerConfig:
+    """Warm servers need per-job user-owned mount and PID namespaces and the private root."""
+    nest = iso.confine is not None and {"user", "mnt", "pid"} <= set(iso.namespaces)
+    confine = json.dumps(iso.confine) if iso.confine is not None else ""
+    site_dir = str(Path(np.__file__).resolve().parent.parent)
+    return ServerConfig(prefix=tuple(iso.prefix(limits.network)), python=sys.executable, site_dir=site_dir,
+                        confine=confine, nest=nest, env=tuple(sorted(_child_env().items())))
+
+
+def _program_files(code: str, support: Mapping[str, str]) -> dict[str, str]:
+    for name in support:
+        if not name.endswith(".py") or not name[:-3].isidentifier() or name == "candidate.py":
+            raise ValueError(f"support module name {name!r}: expected an identifier plus .py")
+    return {**support, "candidate.py": code}
+
+
+def _call_frame(index: int, call: Mapping[str, np.ndarray]) -> bytes:
+    """One call's arguments as npz bytes (no pickle), framed for the harness."""
+    arrays = {}
+    for name, value in call.items():
+        array = np.asarray(value)
+        if array.dtype.hasobject:
+            raise TypeError(f"call {index} argument {name!r}: object arrays cannot be sent")
+        arrays[name] = array
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    payload = buffer.getvalue()
+    return b"C" + len(payload).to_bytes(4, "big") + payload
+
+
+END_FRAME = b"E" + bytes(4)
+
+
+class _Job:
+    """The pipes and files of one job: ``child_fds`` go to the server, the rest stay here."""
+
+    def __init__(self, work: Path, cgroup_procs: str) -> None:
+        self.work, self.cgroup_procs = work, cgroup_procs
+        self.job_pids: list[int] = []  # the job's first process and the candidate's, as the server sees them
+
+    def __enter__(self) -> _Job:
+        cmd_r, self.cmd_w = os.pipe()
+        self.reply_r, reply_w = os.pipe()
+        self.exit_r, exit_w = os.pipe()
+        lifeline_r, self.lifeline_w = os.pipe()
+        for fd in (self.cmd_w, self.reply_r):
+            os.set_blocking(fd, False)
+            try:
+                fcntl.fcntl(fd, F_SETPIPE_SZ, 1 << 20)  # fewer round trips for large inputs
+            except OSError:
+                pass
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        out = os.open(self.work / "stdout", flags, 0o600)
+        err = os.open(self.work / "stderr", flags, 0o600)
+        self.child_fds = [cmd_r, reply_w, exit_w, lifeline_r, out, err]
+        if self.cgroup_procs:
+            self.child_fds.append(os.open(self.cgroup_procs, os.O_WRONLY))
+        return self
+
+    def close_child_fds(self) -> None:
+        for fd in self.child_fds:
+            os.close(fd)
+        self.child_fds = []
+
+    def __exit__(self, *exc: object) -> None:
+        self.close_child_fds()
+        for fd in (self.cmd_w, self.reply_r, self.exit_r, self.lifeline_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+F_SETPIPE_SZ = 1031
+_INCONSISTENT = "The reported call times are inconsistent with the wall clock."
+
+
+class _Stop(Exception):
+    """The run ends here with this outcome status and message (or the child just died: status "")."""
+
+    def __init__(self, status: str = "", error: str = "", wall: bool = False) -> None:
+        super().__init__(error)
+        self.status, self.error, self.wall = status, error, wall  # wall: a wall-clock limit ran out
+
+
+class _Driver:
+    """The parent's side of one job: send each call's inputs, time the round trip, read the answer.
+
+    The time of a call is measured here, from just before its inputs are written to the moment its
+    whole answer has been read: the candidate gets the inputs only when that clock runs, and nothing
+    in its process can change this one. It includes the pipe transfer, decoding the inputs (and the
+    adapter) and encoding the answer: ``benchmarks/throughput.py`` prints that overhead (tens of
+    microseconds for small calls), the same for every program on the same inputs.
+    """
+
+    def __init__(self, io: _Job, server: ForkServer, limits: Limits, n_calls: int,
+                 call_limits_s: Sequence[float] | None) -> None:
+        self.io, self.server, self.limits, self.n_calls = io, server, limits, n_calls
+        self.call_limits_s = list(call_limits_s or [])
+        self.buffer = bytearray()
+        self.reply_open = True
+        self.cap = limits.file_size_mb * 1024 * 1024 + 1024
+        self.where = _NOT_STARTED
+        self.times: list[float] = []
+
+    def run(self, frames: Sequence[bytes], repeats: int) -> RunOutcome:
+        self.start = time.monotonic()
+        self.deadline = self.start + self.limits.timeout_s
+        self.io.close_child_fds()
+        status, error, outputs = "", "", []
+        started = timed_out = False
+        try:
+            self.read_job_pids()
+            if "started" not in self.message(self.deadline):
+                raise _Stop()
+            started, self.where = True, "while importing the program"
+            self.expect(self.message(self.deadline), "ready")
+            self.where = "before the first call"
+            for index, frame in enumerate(frames):
+                self.where = f"during call {index + 1} of {self.n_calls}"
+                outputs.append(self.timed_call(index, frame, repeats))
+                self.where = f"after call {index + 1} of {self.n_calls}"
+            self.write(END_FRAME, self.deadline)
+            status = self.expect(self.message(self.deadline), "status").get("status", "")
+            if status != "ok":
+                raise _Stop("bad_output", "The sandbox result was malformed.")
+        except _Stop as stop:
+            status, error, timed_out = stop.status, stop.error, stop.wall
+        report = self.finish(kill=status != "ok")
+        return self.outcome(status, error, outputs, report, started, timed_out)
+
+    def timed_call(self, index: int, frame: bytes, repeats: int) -> Any:
+        """The answer of one call; appends its time (median of ``repeats`` after a warm-up)."""
+        limit = self.call_limits_s[index] if index < len(self.call_limits_s) else math.inf
+        samples, answer = [], None
+        for run in range(1 if repeats <= 1 else repeats + 1):
+            t0 = time.perf_counter()
+            deadline = min(self.deadline, time.monotonic() + limit)
+            self.write(frame, deadline)
+            message = self.message(deadline)
+            took = time.perf_counter() - t0
+            if "out" not in message:
+                self.expect(message, "out")
+            own = message.get("t")
+            if type(own) is not float or not 0 <= own <= took + 1e-6:
+                raise _Stop("bad_output", _INCONSISTENT)
+            if run > 0 or repeats <= 1:
+                samples.append(took)
+            answer = message["out"]
+        self.times.append(float(np.median(samples)))
+        return answer
+
+    def expect(self, message: dict, key: str) -> dict:
+        """``message`` if it has ``key``; a status message from the harness ends the run."""
+        if key in message:
+            return message
+        status = message.get("status")
+        if status in _RESULT_STATUSES and status != "ok":
+            raise _Stop(status, str(message.get("error", ""))[-8000:])
+        raise _Stop("bad_output", "The sandbox result was malformed.")
+
+    def write(self, data: bytes, deadline: float) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[os.write(self.io.cmd_w, view):]
+                continue
+            except BlockingIOError:
+                pass
+            except BrokenPipeError:
+                raise _Stop() from None
+            self.wait(select.POLLOUT, self.io.cmd_w, deadline)
+
+    def message(self, deadline: float) -> dict:
+        """The next complete message from the harness (raises _Stop when it died or time ran out)."""
+        while True:
+            if len(self.buffer) >= 4:
+                size = int.from_bytes(self.buffer[:4], "big")
+                if size > self.cap:
+                    raise _Stop("bad_output", "The result is larger than the limit.")
+                if len(self.buffer) >= 4 + size:
+                    data = bytes(self.buffer[4:4 + size])
+                    del self.buffer[:4 + size]
+                    return self.decode(data)
+            if not self.read_available():
+                self.wait(select.POLLIN, self.io.reply_r, deadline)
+
+    def read_available(self) -> bool:
+        """Append what the reply pipe holds; False if nothing came (EOF or nothing yet)."""
+        if not self.reply_open:
+            raise _Stop()  # nothing more will come: the child has died
+        try:
+            chunk = os.read(self.io.reply_r, 1 << 20)
+        except BlockingIOError:
+            return False
+        if not chunk:
+            self.reply_open = False
+            raise _Stop()
+        self.buffer += chunk
+        return True
+
+    def wait(self, event: int, fd: int, deadline: float) -> None:
+        """Until ``fd`` is ready; _Stop if the child died (exit report) or the deadline passed."""
+        poller = select.poll()
+        poller.register(fd, event)
+        poller.register(self.io.exit_r, select.POLLIN)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not (events := poller.poll(math.ceil(remaining * 1000))):
+            if time.monotonic() < deadline:
+                return
+            raise _Stop("timeout", self.timeout_message(deadline), wall=True)
+        if all(ready_fd == self.io.exit_r for ready_fd, _ in events):
+            if event == select.POLLIN:
+                self.read_available()  # a last message may still be in the pipe
+                if len(self.buffer) >= 4:
+                    return
+            raise _Stop()
+
+    def timeout_message(self, deadline: float) -> str:
+        if deadline < self.deadline:
+            index = len(self.times)
+            limit = self.call_limits_s[index]
+            return f"Call {index + 1} of {self.n_calls} ran past its time limit of {limit:.3g} s (stopped)"
+        return f"Timed out after {self.limits.timeout_s:g} s (wall-clock limit)"
+
+    def decode(self, data: bytes) -> dict:
+        try:
+            message = json.loads(data, object_hook=_decode_object)
+        except (ValueError, RecursionError) as e:
+            raise _Stop("bad_output", f"The sandbox result could not be decoded: {e}") from None
+        if not isinstance(message, dict):
+            raise _Stop("bad_output", "The sandbox result was malformed.")
+        return message
+
+    def finish(self, kill: bool) -> dict:
+        """Stop the child if it still runs and read the exit report of the job's first process.
+
+        If that process does not report (the candidate stopped or killed it through their shared
+        process group), its processes are killed from here and the run counts as killed."""
+        if kill:
+            os.close(self.io.lifeline_w)
+            self.io.lifeline_w = -1
+        lines = self.read_exit_lines(2.0 if kill else self.limits.timeout_s + 2.0)
+        reports = [line for line in lines if "wait_status" in line]
+        if reports:
+            return reports[0]
+        if not self.server.alive():
+            raise SandboxError("the sandbox server died during the run")
+        self.server.kill_job(self.io.job_pids)
+        return {"wait_status": signal.SIGKILL, "cpu_s": 0.0}  # as if killed by SIGKILL
+
+    def read_job_pids(self) -> None:
+        """The first line on the exit pipe: the PIDs of the job's first process and the candidate's."""
+        data = b""
+        while not data.endswith(b"\n"):
+            if not select.select([self.io.exit_r], [], [], max(0.0, self.deadline - time.monotonic()))[0]:
+                raise _Stop("timeout", self.timeout_message(self.deadline), wall=True)
+            chunk = os.read(self.io.exit_r, 1)  # byte by byte: the report that may follow stays unread
+            if not chunk:
+                raise _Stop()
+            data += chunk
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            self.io.job_pids = [int(p) for p in json.loads(data)["pids"]]
+
+    def read_exit_lines(self, patience_s: float) -> list[dict]:
+        deadline = time.monotonic() + patience_s
+        data = b""
+        while (remaining := deadline - time.monotonic()) > 0:
+            if not select.select([self.io.exit_r], [], [], remaining)[0]:
+                break
+            chunk = os.read(self.io.exit_r, 4096)
+            if not chunk:
+                break
+            data += chunk
+        lines = []
+        for line in data.splitlines():
+            try:
+                lines.append(json.loads(line))
+            except ValueError:
+                continue
+        return [line for line in lines if isinstance(line, dict)]
+
+    def outcome(self, status: str, error: str, outputs: list, report: dict, started: bool,
+                timed_out: bool) -> RunOutcome:
+        work, limits = self.io.work, self.limits
+        stdout, stderr = _tail(work / "stdout"), _tail(work / "stderr")
+        exit_code, stderr = _child_exit_code(os.waitstatus_to_exitcode(report["wait_status"]), stderr)
+        cpu_s = float(report["cpu_s"])
+        common = dict(stdout=stdout, stderr=stderr, wall_s=time.monotonic() - self.start, cpu_s=cpu_s,
+                      exit_code=exit_code)
+        times, where = list(self.times), self.where
+        if status == "ok":
+            return RunOutcome("ok", outputs, times, **common)
+        if timed_out:
+            return RunOutcome("timeout", None, times, error, where=where, **common)
+        if not started:
+            detail = "\n".join(stderr.strip().splitlines()[-15:])
+            raise SandboxError(f"The sandboxed interpreter failed before loading the candidate (exit "
+                               f"{exit_code}; memory_mb too low?):\n{detail}")
+        if status == "":
+            status, error = _classify_death(exit_code, cpu_s, stderr, limits)
+        elif status == "timeout":
+            error = f"Exceeded the CPU-time limit of {limits.cpu_s} s"
+        elif status == "memory":
+            error = _memory_message(limits) + ("\n" + error if error else "")
+        if status in ("bad_output", "syntax_error"):
+            where = ""
+        return RunOutcome(status, None, times, error, where=where, **common)  # type: ignore[arg-type]
 
 
 @contextmanager
@@ -491,159 +808,18 @@ def _remove_tree(path: Path) -> None:
     shutil.rmtree(path, onerror=make_writable_and_retry)
 
 
-def _write_inputs(work: Path, code: str, calls: Sequence[Mapping[str, np.ndarray]]) -> None:
-    (work / "candidate.py").write_text(code, encoding="utf-8")
-    arrays = {}
-    for i, call in enumerate(calls):
-        for name, value in call.items():
-            array = np.asarray(value)
-            if array.dtype.hasobject:
-                raise TypeError(f"call {i} argument {name!r}: object arrays cannot be sent")
-            arrays[f"{i}/{name}"] = array
-    np.savez(work / "inputs.npz", **arrays)
-
-
-def _write_support(work: Path, support: Mapping[str, str]) -> None:
-    for name, source in support.items():
-        if not name.endswith(".py") or not name[:-3].isidentifier() or name == "candidate.py":
-            raise ValueError(f"support module name {name!r}: expected an identifier plus .py")
-        (work / name).write_text(source, encoding="utf-8")
-
-
-def _child_argv(work: Path, entry: str, n_calls: int, limits: Limits, iso: _Isolation,
-                runtime: Runtime) -> list[str]:
-    # -P -S instead of -I: the environment is ours (so PYTHONHASHSEED may count), and without site
-    # the interpreter starts ~50 ms faster and the editable adrs install is not on sys.path.
-    args = [
-        work,
-        runtime.site_dir,
-        entry,
-        n_calls,
-        limits.cpu_s,
-        limits.memory_mb,
-        limits.file_size_mb,
-        limits.max_processes,
-    ]
-    python = [runtime.python, "-P", "-S", str(HARNESS), *map(str, args)]
-    return iso.prefix(limits.network) + python
-
-
-def _child_env(work: Path, runtime: Runtime | None = None) -> dict[str, str]:
+def _child_env() -> dict[str, str]:
+    """The sandbox's whole environment (HOME and TMPDIR are set to the job's directory there)."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
-        "HOME": str(work),
-        "TMPDIR": str(work),
+        "HOME": "/",
+        "TMPDIR": "/",
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
         "PYTHONHASHSEED": "0",
     }
     env.update(dict.fromkeys(["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"], "1"))
-    if runtime is not None and runtime.path:  # declared packages outside numpy's site directory
-        env["PYTHONPATH"] = os.pathsep.join(runtime.path)
     return env
-
-
-def _started_pipe() -> tuple[int, int]:
-    """A pipe on which the harness writes one byte before loading the candidate. Unlike a file in
-    the work dir, the candidate cannot take that byte back, so it cannot fake a host failure."""
-    read_fd, write_fd = os.pipe()
-    os.set_blocking(read_fd, False)
-    return read_fd, _fd_above(write_fd)
-
-
-def _fd_above(fd: int, lowest: int = 10) -> int:
-    """``fd`` moved to a number >= ``lowest`` (close-on-exec), so the child's dup2 onto 3 and 4
-    cannot clobber a source descriptor or dup2 one onto itself (which keeps close-on-exec)."""
-    if fd >= lowest:
-        return fd
-    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, lowest)
-    os.close(fd)
-    return moved
-
-
-def _spawn(work: Path, argv: list[str], env: dict[str, str], started_fd: int, lifeline_fd: int,
-           pass_fd: int | None = None) -> int:
-    """posix_spawn (vfork; safe in threaded parents such as Ray workers) in a new session."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-    file_actions = [
-        (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
-        (os.POSIX_SPAWN_OPEN, 1, str(work / "stdout"), flags, 0o600),
-        (os.POSIX_SPAWN_OPEN, 2, str(work / "stderr"), flags, 0o600),
-        (os.POSIX_SPAWN_DUP2, started_fd, STARTED_FD),
-        (os.POSIX_SPAWN_DUP2, lifeline_fd, LIFELINE_FD),
-    ]
-    if pass_fd is not None:
-        file_actions.append((os.POSIX_SPAWN_DUP2, pass_fd, PASSED_FD))
-    # No cwd argument in 3.11 (and os.chdir here would race other threads): the harness chdirs.
-    return os.posix_spawn(
-        argv[0], argv, env, file_actions=file_actions, setsid=True, setsigmask=(), setsigdef=_RESET_SIGNALS
-    )
-
-
-def _wait_for_exit(pid: int, deadline: float) -> bool:
-    """Wait until ``pid`` has exited (without reaping it) or the deadline passes."""
-    try:
-        fd = os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        return _poll_for_exit(pid, deadline)
-    try:
-        poller = select.poll()
-        poller.register(fd, select.POLLIN)
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            if poller.poll(math.ceil(remaining * 1000)):
-                return True
-    finally:
-        os.close(fd)
-
-
-def _poll_for_exit(pid: int, deadline: float) -> bool:
-    while time.monotonic() < deadline:
-        if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
-            return True
-        time.sleep(0.005)
-    return False
-
-
-def _kill_children(pid: int) -> None:
-    """SIGKILL the direct children of ``pid``.
-
-    With a PID namespace ``pid`` is ``unshare`` and its child is the namespace's init (the harness):
-    killing it takes every process in the namespace along, and ``unshare`` reaps it. Killing
-    ``unshare`` first would orphan the harness to the host's init, which may reap it only seconds
-    later.
-    """
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return
-    for child in children:
-        try:
-            os.kill(int(child), signal.SIGKILL)
-        except OSError:
-            pass
-
-
-def _kill_group(pid: int) -> None:
-    """SIGKILL the child's process group; called before reaping so the group id cannot be reused."""
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _wait_until_group_gone(pgid: int, patience_s: float = 2.0) -> None:
-    """Keep killing until no member is left (with a PID namespace: until its init is reaped, which
-    happens only after every process in the namespace has exited)."""
-    deadline = time.monotonic() + patience_s
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pgid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            return
-        time.sleep(0.001)
 
 
 def _kill_processes_in(work: Path) -> None:
@@ -675,62 +851,6 @@ def _is_running(pid: str) -> bool:
     except OSError:
         return False
     return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
-
-
-# --- reading the result ---------------------------------------------------------------------------
-
-
-def _outcome(work: Path, n_calls: int, limits: Limits, exit_: _Exit, started: bool) -> RunOutcome:
-    stdout, stderr = _tail(work / "stdout"), _tail(work / "stderr")
-    exit_code, stderr = _child_exit_code(os.waitstatus_to_exitcode(exit_.wait_status), stderr)
-    where, times = _progress(work / "progress", n_calls)
-    common = dict(stdout=stdout, stderr=stderr, wall_s=exit_.wall_s, cpu_s=exit_.cpu_s, exit_code=exit_code)
-    if exit_.timed_out:
-        msg = f"Timed out after {limits.timeout_s:g} s (wall-clock limit)"
-        return RunOutcome("timeout", None, times, msg, where=where, **common)
-    if not started:  # no candidate code has run
-        detail = "\n".join(stderr.strip().splitlines()[-15:])
-        raise SandboxError(
-            f"The sandboxed interpreter failed before loading the candidate (exit {exit_code}; "
-            f"memory_mb too low?):\n{detail}"
-        )
-    result = _read_result(work / "result.json", limits.file_size_mb * 1024 * 1024 + 1024)
-    if result is None:
-        status, msg = _classify_death(exit_code, exit_.cpu_s, stderr, limits)
-        return RunOutcome(status, None, times, msg, where=where, **common)
-    if isinstance(result, str):
-        return RunOutcome("bad_output", None, times, result, where=where, **common)
-    return _outcome_from_result(result, n_calls, limits, where, times, common)
-
-
-def _outcome_from_result(
-    result: dict, n_calls: int, limits: Limits, where: str, times: list[float], common: dict
-) -> RunOutcome:
-    status = result["status"]
-    if status == "ok":
-        problem = _check_ok_result(result, n_calls, common["wall_s"])
-        if problem:
-            return RunOutcome("bad_output", None, times, problem, where=where, **common)
-        return RunOutcome("ok", result["outputs"], result["call_times"], **common)
-    error = str(result.get("error", ""))[-8000:]
-    if status == "timeout":
-        error = f"Exceeded the CPU-time limit of {limits.cpu_s} s"
-    elif status == "memory":
-        error = _memory_message(limits) + ("\n" + error if error else "")
-    elif status == "bad_output":
-        where = ""
-    return RunOutcome(status, None, times, error, where=where, **common)
-
-
-def _check_ok_result(result: dict, n_calls: int, wall_s: float) -> str:
-    outputs, times = result.get("outputs"), result.get("call_times")
-    if not isinstance(outputs, list) or len(outputs) != n_calls:
-        return "The sandbox result was malformed (wrong number of outputs)."
-    if not isinstance(times, list) or len(times) != n_calls:
-        return "The sandbox result was malformed (wrong number of call times)."
-    if not all(type(t) is float and 0 <= t < math.inf for t in times) or sum(times) > wall_s:
-        return "The reported call times are inconsistent with the wall clock."
-    return ""
 
 
 def _classify_death(exit_code: int, cpu_s: float, stderr: str, limits: Limits) -> tuple[RunStatus, str]:
@@ -779,51 +899,6 @@ def _tail(path: Path, limit: int = TAIL_BYTES) -> str:
         return ""
     text = data.decode("utf-8", errors="replace")
     return ("...\n" + text) if size > limit else text
-
-
-def _progress(path: Path, n_calls: int) -> tuple[str, list[float]]:
-    """Where the child was (from its progress log), and the times of the calls that finished."""
-    try:
-        lines = path.read_text(errors="replace")[-100_000:].splitlines()
-    except OSError:
-        lines = []
-    times: list[float] = []
-    where = _NOT_STARTED
-    for line in lines:  # written by the harness, but the candidate could have scribbled on it
-        words = line.split()
-        try:
-            if words == ["started"]:
-                where = "while importing the program"
-            elif words == ["imported"]:
-                where = "before the first call"
-            elif len(words) == 2 and words[0] == "start":
-                where = f"during call {int(words[1]) + 1} of {n_calls}"
-            elif len(words) == 3 and words[0] == "done" and 0 <= float(words[2]) < math.inf:
-                times.append(float(words[2]))
-                where = f"after call {int(words[1]) + 1} of {n_calls}"
-        except ValueError:
-            continue
-    return where, times
-
-
-def _read_result(path: Path, cap_bytes: int) -> dict | str | None:
-    """The harness's result; None if there is none, a message if it cannot be used."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read(cap_bytes + 1)
-    except OSError:
-        return None
-    if not data:  # created by the harness at start, written only at the end
-        return None
-    if len(data) > cap_bytes:
-        return "The result file is larger than the limit."
-    try:
-        result = json.loads(data, object_hook=_decode_object)
-    except (ValueError, RecursionError) as e:
-        return f"The sandbox result could not be decoded: {e}"
-    if not isinstance(result, dict) or result.get("status") not in _RESULT_STATUSES:
-        return "The sandbox result was malformed."
-    return result
 
 
 def _decode_object(obj: dict) -> Any:

@@ -152,11 +152,9 @@ def test_forged_result_is_decoded_safely():
 import os
 def f(x):
     data = {json.dumps(json.dumps(forged))}.encode()
-    for fd in range(3, 64):  # whichever descriptor is the harness's result file
+    for fd in range(3, 64):  # whichever descriptor carries the harness's result (a pipe or a file)
         try:
-            os.lseek(fd, 0, os.SEEK_SET)
-            os.ftruncate(fd, 0)
-            os.write(fd, data)
+            os.write(fd, len(data).to_bytes(4, "big") + data)
         except OSError:
             pass
     os._exit(0)

@@ -116,13 +116,19 @@ class ForkServer:
             except OSError as e:
                 raise ServerGone(str(e)) from e
 
-    def alive(self) -> bool:
-        if self.pid == 0:
-            return False
-        try:
-            return os.waitpid(self.pid, os.WNOHANG) == (0, 0)
-        except ChildProcessError:
-            return False
+    def alive(self, patience_s: float = 0.0) -> bool:
+        """Whether the server runs; with ``patience_s``: still runs after that long (or exited)."""
+        deadline = time.monotonic() + patience_s
+        while self.pid:
+            try:
+                if os.waitpid(self.pid, os.WNOHANG) != (0, 0):
+                    return False
+            except ChildProcessError:
+                return False
+            if time.monotonic() >= deadline:
+                return True
+            time.sleep(0.01)
+        return False
 
     def stop(self) -> None:
         """End the server and everything it started (its PID namespace, or its process group)."""
@@ -148,12 +154,25 @@ class ForkServer:
         """SIGKILL a job's processes, given by their PIDs as the server sees them (when the job's
         first process cannot do it: stopped or killed by the candidate). Killing the candidate's
         process, the first of its own PID namespace, ends everything in that namespace."""
+        killed = []
         for pid in _descendants(self.pid, depth=3):
             if _pid_in_server(pid) in pids:
                 try:
                     os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
                 except OSError:
                     pass
+        deadline = time.monotonic() + 2.0  # the candidate's process exits once its namespace is empty
+        while time.monotonic() < deadline and any(_is_running(pid) for pid in killed):
+            time.sleep(0.005)
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
 
 
 def _descendants(pid: int, depth: int) -> list[int]:

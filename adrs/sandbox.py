@@ -391,27 +391,39 @@ def run_program(
     frames = [_call_frame(i, call) for i, call in enumerate(calls)]
     config = _server_config(iso, limits)
     with _work_dir() as work, _run_cgroup(iso, limits.max_processes) as cgroup_procs:
-        job = {"entry": entry, "adapter": adapter or "-", "files": files, "dir": str(work),
+        job: dict[str, Any] = {"entry": entry, "adapter": adapter or "-", "files": files, "dir": str(work),
                "cpu_s": limits.cpu_s, "memory_mb": limits.memory_mb, "file_size_mb": limits.file_size_mb,
                "max_processes": limits.max_processes, "disk_mb": max(1, int(limits.disk_mb)),
                "timeout_s": limits.timeout_s, "network": limits.network}
-        one_shot = None if config.nest else ForkServer(replace(config, disk_mb=job["disk_mb"]))
+        if config.nest:
+            for attempt in (1, 2):
+                with _Job(work, cgroup_procs) as io:
+                    server = _submit(None, config, job, io)
+                    try:
+                        return _Driver(io, server, limits, len(frames), call_limits_s).run(frames, repeats)
+                    except _ServerLost:  # it died before the candidate started: a fresh one, once
+                        replace_server(server)
+                        if attempt == 2:
+                            raise SandboxError("the sandbox server died twice before a job started") from None
+        one_shot = ForkServer(replace(config, disk_mb=job["disk_mb"]))
         try:
-            if one_shot is not None:
-                _start_one_shot(one_shot, work)
+            _start_one_shot(one_shot, work)
             with _Job(work, cgroup_procs) as io:
-                server = _submit(one_shot, config, job, io)
+                _submit(one_shot, config, job, io)
                 try:
-                    driver = _Driver(io, server, limits, len(frames), call_limits_s)
-                    return driver.run(frames, max(1, repeats))
+                    return _Driver(io, one_shot, limits, len(frames), call_limits_s).run(frames, repeats)
                 finally:
-                    if one_shot is not None and "pid" not in iso.namespaces and io.job_pids:
+                    if "pid" not in iso.namespaces and io.job_pids:
                         _kill_group(io.job_pids[0])  # the job's group: what the candidate left running
         finally:
-            if one_shot is not None:
-                one_shot.stop()
-                if "pid" not in iso.namespaces:
-                    _kill_processes_in(work)
+            one_shot.stop()
+            if "pid" not in iso.namespaces:
+                _kill_processes_in(work)
+    raise AssertionError("unreachable")
+
+
+class _ServerLost(Exception):
+    """The warm server died before the job's candidate started (the job can be run again)."""
 
 
 def _start_one_shot(server: ForkServer, work: Path) -> None:
@@ -561,6 +573,7 @@ class _Driver:
         self.times: list[float] = []
 
     def run(self, frames: Sequence[bytes], repeats: int) -> RunOutcome:
+        repeats = max(1, repeats)
         self.start = time.monotonic()
         self.deadline = self.start + self.limits.timeout_s
         self.io.close_child_fds()
@@ -583,7 +596,7 @@ class _Driver:
                 raise _Stop("bad_output", "The sandbox result was malformed.")
         except _Stop as stop:
             status, error, timed_out = stop.status, stop.error, stop.wall
-        report = self.finish(kill=status != "ok")
+        report = self.finish(kill=status != "ok", started=started)
         return self.outcome(status, error, outputs, report, started, timed_out)
 
     def timed_call(self, index: int, frame: bytes, repeats: int) -> Any:
@@ -689,7 +702,7 @@ class _Driver:
             raise _Stop("bad_output", "The sandbox result was malformed.")
         return message
 
-    def finish(self, kill: bool) -> dict:
+    def finish(self, kill: bool, started: bool) -> dict:
         """Stop the child if it still runs and read the exit report of the job's first process.
 
         If that process does not report (the candidate stopped or killed it through their shared
@@ -701,7 +714,9 @@ class _Driver:
         reports = [line for line in lines if "wait_status" in line]
         if reports:
             return reports[0]
-        if not self.server.alive():
+        if not self.server.alive(patience_s=1.0):
+            if not started:
+                raise _ServerLost()
             raise SandboxError("the sandbox server died during the run")
         self.server.kill_job(self.io.job_pids)
         return {"wait_status": signal.SIGKILL, "cpu_s": 0.0}  # as if killed by SIGKILL

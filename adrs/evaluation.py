@@ -127,6 +127,9 @@ class Evaluator(Protocol):
     (``"module:function"`` of a support module building the entry's arguments from a call's arrays).
     Each call runs once: an input run again (even transformed) lets a program answer from a cache,
     so an evaluator wanting more timed runs gives more distinct calls (``timing_repeats`` is refused).
+    ``call_time_limits(split)``, if defined, gives each call's time limit in seconds (e.g. its
+    budget plus slack): the sandbox stops a call that runs longer (status timeout). Call times are
+    measured by the sandbox's parent process, never inside the candidate's.
     """
 
     entry: str
@@ -226,6 +229,8 @@ def evaluate_program(code: str, evaluator: Evaluator, split: Split, limits: Limi
 def _run_stages(code: str, evaluator: Evaluator, split: Split, limits: Limits,
                 objectives: Sequence[Objective]) -> EvalResult:
     calls = list(evaluator.calls(split))
+    time_limits = getattr(evaluator, "call_time_limits", None)
+    call_limits = list(time_limits(split)) if time_limits is not None else None
     stages = stages_of(evaluator)
     selection = next((o for o in objectives if o.selection), None)
     if selection is None and any(s.threshold is not None for s in stages):
@@ -237,8 +242,9 @@ def _run_stages(code: str, evaluator: Evaluator, split: Split, limits: Limits,
         last = index == len(stages) - 1
         end = len(calls) if stage.calls is None or last else min(stage.calls, len(calls))
         if end > len(outputs):
+            stage_limits = call_limits[len(outputs):end] if call_limits is not None else None
             outcome: RunOutcome = run_program(code, evaluator.entry, calls[len(outputs):end], limits,
-                                              **sandbox_options(evaluator))
+                                              call_limits_s=stage_limits, **sandbox_options(evaluator))
             times += outcome.call_times_s
             if outcome.status != "ok":
                 where = f" (stage {stage.name})" if len(stages) > 1 else ""

@@ -85,6 +85,10 @@ class TxnEvaluator:
         """Per workload: flat ``kinds``, ``keys``, ``offsets`` arrays and the ``budget_s`` scalar."""
         return [call_for(batch, self.budget.seconds(batch.n)) for batch in self._split(split)]
 
+    def call_time_limits(self, split: str) -> list[float]:
+        """The sandbox stops a call at its budget plus slack (timed by the parent process)."""
+        return [self.budget.allowed(batch.n) for batch in self._split(split)]
+
     def references(self, split: str) -> References:
         if split not in self._references:
             self._references[split] = load_references(split, self.specs[split], self._split(split),

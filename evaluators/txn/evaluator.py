@@ -86,8 +86,9 @@ class TxnEvaluator:
         return [call_for(batch, self.budget.seconds(batch.n)) for batch in self._split(split)]
 
     def call_time_limits(self, split: str) -> list[float]:
-        """The sandbox stops a call at its budget plus slack (timed by the parent process)."""
-        return [self.budget.allowed(batch.n) for batch in self._split(split)]
+        """The sandbox stops a call at twice its budget plus slack (timed by the parent process);
+        a call between once and twice that is scored invalid with the reason (``makespans``)."""
+        return [2 * self.budget.allowed(batch.n) for batch in self._split(split)]
 
     def references(self, split: str) -> References:
         if split not in self._references:

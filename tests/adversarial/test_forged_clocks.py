@@ -4,8 +4,8 @@ Each forgery is tried on txn (a per-call budget: the program searches past it wh
 otherwise), eplb (rebalance time in the score) and a timed objective added to the `adrs new`
 scaffold: the harness's module-global clock replaced, the `time` module patched, `perf_counter`
 replaced through `sys.modules`, a thread that freezes the harness's clock while the call runs, and a
-program that is fast on its first call and slow after. txn answers are stopped at budget + slack
-(timeout); eplb and the scaffold see at least the time the program really slept.
+program that is fast on its first call and slow after. txn answers are stopped by the parent at twice
+budget + slack (timeout); eplb and the scaffold see at least the time the program really slept.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ _search = schedule
 def schedule(workload):
     _calls[0] += 1
     if _calls[0] > 1:
-        time.sleep(4 * workload.budget_s)
+        time.sleep(8 * workload.budget_s)
     return _search(workload)
 """
     result = evaluate_program(code, txn_evaluator, "train", LIMITS)

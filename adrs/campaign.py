@@ -18,6 +18,7 @@ from adrs.db import store
 from adrs.db.reader import get_run, locate_run, open_reader
 from adrs.errors import CampaignError
 from adrs.evolve import Campaign, with_budget
+from adrs.executor import LocalExecutor
 from adrs.problem import ProblemSpec, load_problem
 from adrs.prompt import ProblemContext
 from adrs.proposer import Proposer
@@ -41,6 +42,15 @@ def start_ray(workers: int, address: str | None = None) -> None:
     else:  # "local": a RAY_ADDRESS left in the environment must not redirect a local session
         ray.init(address="local", num_cpus=workers, include_dashboard=False,
                  logging_level=logging.ERROR, log_to_driver=False)
+
+
+def local_executor(campaign: Campaign) -> LocalExecutor:
+    """Evaluations in ``workers`` threads of this process; the warm sandbox server starts now, in
+    the background, so the seed's evaluation does not wait for it from scratch."""
+    from adrs.sandbox import prewarm
+
+    prewarm(campaign.limits)
+    return LocalExecutor(campaign.spec.load_evaluator, campaign.limits, campaign.config.evolution.workers)
 
 
 def new_run_id(problem: str) -> str:

@@ -161,8 +161,13 @@ class EvolutionConfig:
     # an evaluation that hits infra_error (dead worker, lost node, dead sandbox server) is tried
     # again this many times before its infra_error is recorded
     infra_retries: int = 2
+    # where evaluations run: "local" (threads of the driver, each candidate in the warm sandbox
+    # server; starts at once) or "ray" (Ray tasks: a process per worker, 2.5-5 s to start)
+    executor: str = "local"
 
     def __post_init__(self) -> None:
+        if self.executor not in ("local", "ray"):
+            raise ConfigError(f"evolution: executor must be 'local' or 'ray', got {self.executor!r}")
         if isinstance(self.infra_retries, bool) or not isinstance(self.infra_retries, int) \
                 or not 0 <= self.infra_retries <= 10:
             raise ConfigError(f"evolution: infra_retries must be an integer from 0 to 10, "

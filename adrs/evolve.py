@@ -70,7 +70,8 @@ async def evolve(campaign: Campaign) -> str:
         state = LoopState(store.programs(), *store.spent())
         _restore_proposer(store, campaign)
         _check_seed(state)
-        baselines = await _train_baselines(store, campaign, executor)
+        baselines: dict[str, float | None] = dict.fromkeys(spec.compare_with)
+        baseline_task: asyncio.Task[dict[str, float | None]] | None = None  # after the seed is queued
         running: dict[asyncio.Task[Outcome], int] = {}
         next_seq, reason = SEED_SEQ, ""
         duplicates = DuplicateIndex(state.programs)
@@ -85,10 +86,15 @@ async def evolve(campaign: Campaign) -> str:
                             _candidate(campaign, executor, plan, duplicates))] = next_seq
                     next_seq += 1
                     reason = stop_reason(campaign.stop_rules, config.evolution, state, next_seq)
+                if baseline_task is None:  # the seed goes first: nothing waits for the baselines
+                    baseline_task = asyncio.create_task(_train_baselines(store, campaign, executor))
                 if not running:
                     break
-                finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                for task in sorted(finished, key=running.__getitem__):
+                awaited = {*running, baseline_task} if not baseline_task.done() else set(running)
+                finished, _ = await asyncio.wait(awaited, return_when=asyncio.FIRST_COMPLETED)
+                if baseline_task.done():
+                    baselines = baseline_task.result()
+                for task in sorted(finished & running.keys(), key=running.__getitem__):
                     del running[task]
                     outcome = task.result()
                     view = store.add_outcome(outcome, state.elapsed_s())  # record
@@ -99,13 +105,19 @@ async def evolve(campaign: Campaign) -> str:
                     campaign.on_progress(state.progress(config.evolution.budget, spec.better,
                                                         baselines, len(running)))
         except (KeyboardInterrupt, asyncio.CancelledError):
+            if baseline_task is not None:
+                baseline_task.cancel()
             _abandon(executor, running)
             store.finish("interrupted", "interrupted by the user", state.elapsed_s())
             raise
         except BaseException as err:
+            if baseline_task is not None:
+                baseline_task.cancel()
             _abandon(executor, running)
             store.finish("failed", f"{type(err).__name__}: {err}", state.elapsed_s())
             raise
+        if baseline_task is not None:
+            await baseline_task  # stored for the report even when the loop ended first
         store.finish("finished", reason or "budget reached", state.elapsed_s())
         return reason or "budget reached"
 

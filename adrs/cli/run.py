@@ -105,7 +105,7 @@ def _drive(campaign: Campaign, ray_flag: str | None = None) -> None:
 
     from sqlalchemy.orm import Session
 
-    from adrs.campaign import start_ray
+    from adrs.campaign import local_executor, start_ray
     from adrs.cli.report_view import print_report
     from adrs.cli.search_view import print_duplicates, print_front, search_summary
     from adrs.cluster import ray_address
@@ -125,10 +125,13 @@ def _drive(campaign: Campaign, ray_flag: str | None = None) -> None:
         console.print(f"sandbox isolation: {run.isolation}")
         console.print(f"database: {campaign.engine.url.render_as_string(hide_password=True)}")
     address = ray_address(ray_flag, campaign.config.ray.address)
-    console.print(f"joining the Ray cluster at {address} ..." if address else "starting Ray ...")
-    start_ray(evolution.workers, address)
-    if address:
-        _check_cluster(campaign)
+    if address or evolution.executor == "ray":  # a cluster always runs on Ray
+        console.print(f"joining the Ray cluster at {address} ..." if address else "starting Ray ...")
+        start_ray(evolution.workers, address)
+        if address:
+            _check_cluster(campaign)
+    else:
+        campaign.executor = local_executor(campaign)
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:  # started as a background job
         signal.signal(signal.SIGINT, signal.default_int_handler)  # SIGINT still stops cleanly
     terminated = []

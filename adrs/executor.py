@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
 from adrs.errors import CampaignError
@@ -72,10 +72,12 @@ class RayExecutor:
 class LocalExecutor:
     """Evaluations in ``workers`` threads of this process, with the evaluator ``load()`` returns."""
 
-    def __init__(self, load: Callable[[], Evaluator], limits: Limits, workers: int = 2) -> None:
+    def __init__(self, load: Callable[[], Evaluator], limits: Limits, workers: int = 2,
+                 ready: Mapping[tuple[str, str], Future[EvalResult]] | None = None) -> None:
         self.limits = limits
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers))
         self._load, self._loaded, self._lock = load, None, threading.Lock()
+        self._ready = dict(ready or {})  # (code, split) -> an evaluation already under way (adrs.warm_start)
 
     def load(self) -> Evaluator:
         """The evaluator, loaded once (a load that raises is tried again next time)."""
@@ -85,7 +87,9 @@ class LocalExecutor:
             return self._loaded
 
     def evaluate(self, code: str, split: Split) -> Awaitable[EvalResult]:
-        future = self._pool.submit(evaluate_safely, self.load, code, split, self.limits)
+        future = self._ready.pop((code, split), None)
+        if future is None:
+            future = self._pool.submit(evaluate_safely, self.load, code, split, self.limits)
         return asyncio.wrap_future(future)
 
     def cancel(self) -> None:

@@ -161,9 +161,18 @@ class _Isolation:
         return [self.unshare, *(flag for n in names for flag in _NAMESPACE_FLAGS[n]), "--"]
 
 
-@functools.cache
+_DETECT_LOCK = threading.Lock()
+
+
 def _detect_isolation() -> _Isolation:
-    """Try namespace combinations from strongest to weakest, then the private root, once."""
+    """Try namespace combinations from strongest to weakest, then the private root, once per
+    process (threads asking at the same time wait for one detection)."""
+    with _DETECT_LOCK:
+        return _detect_isolation_once()
+
+
+@functools.cache
+def _detect_isolation_once() -> _Isolation:
     _remove_stale_work_dirs()
     unshare = shutil.which("unshare")
     cgroup = _pids_cgroup_parent()

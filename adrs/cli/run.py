@@ -21,8 +21,10 @@ from adrs.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from adrs.config import RunConfig
     from adrs.evolve import Campaign
     from adrs.evolve import Progress as LoopProgress
+    from adrs.warm_start import SeedFirst
 
 app = typer.Typer()
 
@@ -57,7 +59,6 @@ def run(
     oe_candidate: OeCandidate = "auto",
 ) -> None:
     """Start a campaign on PROBLEM (or on an OpenEvolve / ADRS-benchmark folder)."""
-    from adrs.campaign import new_campaign
     from adrs.config import ConfigError, load_run_config
     from adrs.openevolve import is_openevolve_dir, openevolve_problem
 
@@ -78,8 +79,25 @@ def run(
         "llm": {"model": model},
         "db": {"url": db, "runs_dir": str(runs_dir)},
     }
-    campaign = new_campaign(problem, load_run_config(config, overrides))
-    _drive(campaign, ray_address)
+    run_config = load_run_config(config, overrides)
+    seed_first = _seed_first(problem, run_config, ray_address)
+    from adrs.campaign import new_campaign
+
+    campaign = new_campaign(problem, run_config)
+    _drive(campaign, ray_address, seed_first)
+
+
+def _seed_first(problem: str, config: RunConfig, ray_flag: str | None) -> SeedFirst | None:
+    """Start the seed's evaluation before the database layer is even imported (local runs)."""
+    from adrs.cluster import ray_address
+
+    if config.evolution.executor != "local" or ray_address(ray_flag, config.ray.address):
+        return None
+    from adrs.problem import load_problem
+    from adrs.warm_start import SeedFirst
+
+    spec = load_problem(problem)
+    return SeedFirst(spec, spec.limits_with(config.sandbox))
 
 
 @app.command()
@@ -99,7 +117,7 @@ def resume(
     _drive(resume_campaign(run_id, runs_dir, db, budget, max_time), ray_address)
 
 
-def _drive(campaign: Campaign, ray_flag: str | None = None) -> None:
+def _drive(campaign: Campaign, ray_flag: str | None = None, seed_first: SeedFirst | None = None) -> None:
     """Start Ray, run the loop with a live display, then report on validation instances."""
     import asyncio
 
@@ -130,6 +148,8 @@ def _drive(campaign: Campaign, ray_flag: str | None = None) -> None:
         start_ray(evolution.workers, address)
         if address:
             _check_cluster(campaign)
+    elif seed_first is not None:
+        campaign.executor = seed_first.executor(campaign.limits, evolution.workers)
     else:
         campaign.executor = local_executor(campaign)
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:  # started as a background job

@@ -1,0 +1,47 @@
+"""What ``adrs run`` starts before it imports the database layer: the seed's evaluation.
+
+The seed is evaluated on the training instances in a background thread (loading the evaluator and
+starting the warm sandbox server on the way) while the CLI imports SQLAlchemy and creates the run;
+the loop's local executor then hands out that result instead of evaluating the seed again. Same
+code, split, limits and evaluator: only the order of work changes. Does nothing for Ray runs.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future
+
+from adrs.evaluation import EvalResult, Evaluator
+from adrs.executor import LocalExecutor
+from adrs.problem import ProblemSpec
+from adrs.sandbox import Limits
+from adrs.worker import evaluate_safely
+
+
+class SeedFirst:
+    """The seed's train evaluation, started now in a daemon thread."""
+
+    def __init__(self, spec: ProblemSpec, limits: Limits) -> None:
+        self.spec, self.limits = spec, limits
+        self.result: Future[EvalResult] = Future()
+        self._evaluator: Evaluator | None = None
+        self._lock = threading.Lock()
+        threading.Thread(target=self._run, name="adrs-seed-first", daemon=True).start()
+
+    def load(self) -> Evaluator:
+        with self._lock:
+            if self._evaluator is None:
+                self._evaluator = self.spec.load_evaluator()
+            return self._evaluator
+
+    def _run(self) -> None:
+        try:
+            self.result.set_result(evaluate_safely(self.load, self.spec.seed_code, "train", self.limits))
+        except BaseException as err:  # noqa: BLE001 - handed to whoever awaits the seed
+            self.result.set_exception(err)
+
+    def executor(self, limits: Limits, workers: int) -> LocalExecutor:
+        """A local executor that answers the seed's train evaluation with the result started here
+        (only if the campaign's limits are the ones it ran with)."""
+        ready = {(self.spec.seed_code, "train"): self.result} if limits == self.limits else {}
+        return LocalExecutor(self.load, limits, workers, ready=ready)

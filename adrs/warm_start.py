@@ -1,4 +1,5 @@
-"""What ``adrs run`` starts before it imports the database layer: the seed's evaluation.
+"""What ``adrs run`` starts before it imports the database layer: the seed's evaluation, and for
+LLM campaigns the litellm import (seconds) that the first proposal will need.
 
 The seed is evaluated on the training instances in a background thread (loading the evaluator and
 starting the warm sandbox server on the way) while the CLI imports SQLAlchemy and creates the run;
@@ -16,6 +17,20 @@ from adrs.executor import LocalExecutor
 from adrs.problem import ProblemSpec
 from adrs.sandbox import Limits
 from adrs.worker import evaluate_safely
+
+
+def preload_litellm() -> None:
+    """Import litellm in a daemon thread (the LLM proposer imports it on its first call)."""
+    from adrs.proposer.llm import load_litellm
+
+    threading.Thread(target=_quietly, args=(load_litellm,), name="adrs-litellm-import", daemon=True).start()
+
+
+def _quietly(function) -> None:  # noqa: ANN001
+    try:
+        function()
+    except Exception:  # the first proposal imports it again and reports the error
+        pass
 
 
 class SeedFirst:

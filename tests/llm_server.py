@@ -95,6 +95,8 @@ class FakeLLMServer:
         self.headers: list[dict[str, str]] = []  # request headers, lower-case names
         self.in_flight = 0
         self.max_in_flight = 0
+        self.arrived_at: list[float] = []  # time.perf_counter() of each request's arrival
+        self.replied_at: list[float] = []  # ... and of each reply sent
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,),
@@ -134,6 +136,7 @@ class FakeLLMServer:
     def _begin(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> Reply:
         with self._lock:
             self.requests.append(body)
+            self.arrived_at.append(time.perf_counter())
             self.paths.append(path)
             self.headers.append(headers)
             self.in_flight += 1
@@ -147,6 +150,7 @@ class FakeLLMServer:
     def _end(self) -> None:
         with self._lock:
             self.in_flight -= 1
+            self.replied_at.append(time.perf_counter())
 
 
 def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:

@@ -90,11 +90,13 @@ def run(
 def _seed_first(problem: str, config: RunConfig, ray_flag: str | None) -> SeedFirst | None:
     """Start the seed's evaluation before the database layer is even imported (local runs)."""
     from adrs.cluster import ray_address
+    from adrs.warm_start import SeedFirst, preload_litellm
 
+    if config.llm.ensemble():
+        preload_litellm()
     if config.evolution.executor != "local" or ray_address(ray_flag, config.ray.address):
         return None
     from adrs.problem import load_problem
-    from adrs.warm_start import SeedFirst
 
     spec = load_problem(problem)
     return SeedFirst(spec, spec.limits_with(config.sandbox))

@@ -1,0 +1,283 @@
+"""adrs against OpenEvolve 0.4.0: candidates per second on the same problem with the same fake LLM.
+
+Installs OpenEvolve 0.4.0 into a virtualenv of its own (``--venv``, created once), writes one
+OpenEvolve-format problem (``initial_program.py`` + a cheap ``evaluator.py``), starts the loopback
+fake LLM server of the tests (``tests/llm_server.py``: every reply is a SEARCH/REPLACE diff that
+applies to any program of the problem) and runs, interleaved over ``--reps`` repetitions:
+
+- ``openevolve-run`` with ``parallel_evaluations = 2`` (its worker processes: no isolation);
+- ``adrs run --openevolve`` with 2 workers, the sandbox on (isolation level printed).
+
+The rate of a run is its candidates after the first one divided by the time between the first and
+the last LLM request the server saw (the loop in steady state; start-up is printed apart). Prints
+medians and the ratio, then adrs with 3 s of emulated LLM latency at concurrency 2, 4 and 16 against
+the ideal ``candidates x latency / concurrency``, then one pair of runs beside a busy loop on one
+core. Prints ``uptime``'s load average with every figure: the machine may be shared.
+
+    python benchmarks/vs_openevolve.py [--candidates 50] [--reps 3] [--venv DIR] [--skip-latency]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.llm_server import FakeLLMServer, Reply  # noqa: E402
+
+OPENEVOLVE = "openevolve==0.4.0"
+DEFAULT_VENV = Path(tempfile.gettempdir()) / "adrs-bench-openevolve-0.4.0"
+
+INITIAL_PROGRAM = '''"""Scale numbers: f(x) should return 4 x (a toy problem to measure the loop itself)."""
+
+
+# EVOLVE-BLOCK-START
+def f(x):
+    return x * 1.0
+# EVOLVE-BLOCK-END
+
+
+def run(values):
+    return [f(v) for v in values]
+'''
+
+EVALUATOR = '''"""Cheap evaluator in the OpenEvolve style: import the program, call it, score it."""
+
+import importlib.util
+import math
+
+
+def evaluate(program_path):
+    spec = importlib.util.spec_from_file_location("program", program_path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    values = [1.0, 2.0, 3.0]
+    got = module.run(values)
+    error = sum(abs(g - 4.0 * v) for g, v in zip(got, values))
+    score = 1.0 / (1.0 + error) if math.isfinite(error) else 0.0
+    return {"combined_score": float(score), "error_sum": float(error)}
+'''
+
+ADRS_FOLDER_CONFIG = """max_iterations: {candidates}
+random_seed: 7
+prompt:
+  system_message: Make f(x) return 4 x.
+evaluator:
+  timeout: 30
+  cascade_evaluation: false
+"""
+
+OPENEVOLVE_CONFIG = """max_iterations: {candidates}
+checkpoint_interval: 1000
+random_seed: 7
+log_level: INFO
+diff_based_evolution: true
+llm:
+  api_base: {url}
+  api_key: fake-key
+  models:
+    - name: bench-model
+      weight: 1.0
+  temperature: 0.7
+  max_tokens: 1024
+  timeout: 60
+  retries: 0
+prompt:
+  system_message: Make f(x) return 4 x.
+database:
+  population_size: 1000
+  num_islands: 2
+evaluator:
+  timeout: 30
+  cascade_evaluation: false
+  parallel_evaluations: {workers}
+  enable_artifacts: false
+"""
+
+ADRS_CONFIG = """llm:
+  model: openai/bench-model
+  api_base: {url}
+  concurrency: {concurrency}
+  max_retries: 0
+  timeout_s: 60
+evolution:
+  workers: {workers}
+  max_time_s: null
+"""
+
+
+def reply_for(delay_s: float):
+    """A responder: a diff that applies to every program of the problem (the def line is constant)."""
+    rng = random.Random(11)
+
+    def respond(body: dict) -> Reply:
+        factor = 1.0 + rng.uniform(-0.2, 0.4)
+        diff = ("Scale x a little.\n<<<<<<< SEARCH\ndef f(x):\n=======\ndef f(x):\n"
+                f"    x = x * {factor!r}\n>>>>>>> REPLACE\n")
+        return Reply(content=diff, prompt_tokens=300, completion_tokens=40, delay_s=delay_s)
+
+    return respond
+
+
+@dataclass(frozen=True)
+class Run:
+    tool: str
+    candidates: int
+    rate: float  # candidates per second between the first and the last LLM request
+    startup_s: float  # launch to the first LLM request
+    wall_s: float  # launch to exit
+    llm_span_s: float  # first LLM request to last reply
+
+
+def ensure_openevolve(venv: Path) -> Path:
+    python = venv / "bin" / "python"
+    if not (venv / "bin" / "openevolve-run").exists():
+        print(f"installing {OPENEVOLVE} into {venv} ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", OPENEVOLVE], check=True)
+    return venv / "bin" / "openevolve-run"
+
+
+def write_problem(folder: Path, candidates: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "initial_program.py").write_text(INITIAL_PROGRAM)
+    (folder / "evaluator.py").write_text(EVALUATOR)
+    (folder / "config.yaml").write_text(ADRS_FOLDER_CONFIG.format(candidates=candidates))
+
+
+def run_openevolve(runner: Path, folder: Path, work: Path, candidates: int, workers: int,
+                   delay_s: float = 0.0) -> Run:
+    with FakeLLMServer(responder=reply_for(delay_s)) as server:
+        config = work / "openevolve.yaml"
+        config.write_text(OPENEVOLVE_CONFIG.format(candidates=candidates, url=server.url, workers=workers))
+        env = dict(os.environ, OPENAI_API_KEY="fake-key")
+        started = time.perf_counter()
+        done = subprocess.run([str(runner), str(folder / "initial_program.py"), str(folder / "evaluator.py"),
+                               "--config", str(config), "--iterations", str(candidates),
+                               "--output", str(work / "openevolve_output")],
+                              capture_output=True, text=True, env=env, cwd=work)
+        wall = time.perf_counter() - started
+        times, replies = list(server.arrived_at), list(server.replied_at)
+    log = done.stdout + done.stderr
+    if done.returncode != 0:
+        raise RuntimeError(f"openevolve-run failed ({done.returncode}):\n{log[-3000:]}")
+    iterations = len(set(re.findall(r"Iteration (\d+)", log))) or len(times)
+    return _run("openevolve", min(iterations, len(times)), times, replies, started, wall)
+
+
+def run_adrs(folder: Path, work: Path, candidates: int, workers: int, concurrency: int = 4,
+             delay_s: float = 0.0) -> Run:
+    runs = work / "runs"
+    with FakeLLMServer(responder=reply_for(delay_s)) as server:
+        config = work / "adrs.yaml"
+        config.write_text(ADRS_CONFIG.format(url=server.url, workers=workers, concurrency=concurrency))
+        env = dict(os.environ, OPENAI_API_KEY="fake-key", LITELLM_LOCAL_MODEL_COST_MAP="True")
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "adrs.cli.main", "run", "--openevolve", str(folder),
+                               "--budget", str(candidates), "--config", str(config),
+                               "--runs-dir", str(runs)], capture_output=True, text=True, env=env, cwd=work)
+        wall = time.perf_counter() - started
+        times, replies = list(server.arrived_at), list(server.replied_at)
+    if done.returncode != 0:
+        raise RuntimeError(f"adrs run failed ({done.returncode}):\n{(done.stdout + done.stderr)[-3000:]}")
+    stored = 0
+    for path in runs.glob("*/adrs.sqlite"):
+        with sqlite3.connect(path) as db:
+            stored = db.execute("select count(*) from program where seq >= 1").fetchone()[0]
+    return _run("adrs", min(stored, len(times)), times, replies, started, wall)
+
+
+def _run(tool: str, candidates: int, request_times: list[float], reply_times: list[float], started: float,
+         wall: float) -> Run:
+    if len(request_times) < 2:
+        raise RuntimeError(f"{tool}: only {len(request_times)} LLM requests")
+    span = request_times[-1] - request_times[0]
+    return Run(tool, candidates, (len(request_times) - 1) / span, request_times[0] - started, wall,
+               max(reply_times) - request_times[0])
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
+
+
+def compare(runner: Path, candidates: int, workers: int, reps: int, label: str) -> float:
+    runs: dict[str, list[Run]] = {"adrs": [], "openevolve": []}
+    for rep in range(reps):
+        order = ("adrs", "openevolve") if rep % 2 == 0 else ("openevolve", "adrs")
+        for tool in order:
+            with tempfile.TemporaryDirectory(prefix=f"bench-{tool}-") as tmp:
+                work = Path(tmp)
+                folder = work / "problem"
+                write_problem(folder, candidates)
+                run = (run_adrs(folder, work, candidates, workers) if tool == "adrs"
+                       else run_openevolve(runner, folder, work, candidates, workers))
+            runs[tool].append(run)
+            print(f"  {label} rep {rep + 1} {tool:<10} {run.candidates} candidates, {run.rate:6.1f}/s, "
+                  f"first LLM request after {run.startup_s:.2f} s, exit after {run.wall_s:.1f} s  ({load()})",
+                  flush=True)
+    adrs = statistics.median(r.rate for r in runs["adrs"])
+    theirs = statistics.median(r.rate for r in runs["openevolve"])
+    start_a = statistics.median(r.startup_s for r in runs["adrs"])
+    start_o = statistics.median(r.startup_s for r in runs["openevolve"])
+    print(f"{label}: median adrs {adrs:.1f}/s, OpenEvolve {theirs:.1f}/s, ratio {adrs / theirs:.2f}x; "
+          f"start-up to the first LLM request: adrs {start_a:.2f} s, OpenEvolve {start_o:.2f} s  ({load()})",
+          flush=True)
+    return adrs / theirs
+
+
+def latency(candidates: int, workers: int, latency_s: float, concurrencies: list[int]) -> None:
+    for concurrency in concurrencies:
+        with tempfile.TemporaryDirectory(prefix="bench-latency-") as tmp:
+            work = Path(tmp)
+            folder = work / "problem"
+            write_problem(folder, candidates)
+            run = run_adrs(folder, work, candidates, workers, concurrency=concurrency, delay_s=latency_s)
+        ideal = candidates * latency_s / concurrency
+        taken = run.llm_span_s
+        print(f"latency {latency_s:g} s, concurrency {concurrency:>2}: adrs {run.candidates} candidates in "
+              f"{taken:.1f} s (first request to last reply) vs ideal {ideal:.1f} s: "
+              f"{taken / ideal:.3f} x ideal ({load()})", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--candidates", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--venv", type=Path, default=DEFAULT_VENV)
+    parser.add_argument("--latency-candidates", type=int, default=48)  # a multiple of 2, 4 and 16
+    parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--skip-busy", action="store_true")
+    args = parser.parse_args()
+    from adrs.sandbox import isolation_level
+
+    runner = ensure_openevolve(args.venv)
+    print(f"adrs sandbox isolation: {isolation_level()}; OpenEvolve 0.4.0 evaluates in worker processes "
+          f"without isolation; {args.candidates} candidates, {args.workers} workers, instant fake LLM")
+    compare(runner, args.candidates, args.workers, args.reps, "instant LLM")
+    if not args.skip_latency:
+        latency(args.latency_candidates, args.workers, 3.0, [2, 4, 16])
+    if not args.skip_busy:
+        busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        try:
+            compare(runner, args.candidates, args.workers, 1, "beside a busy loop on one core")
+        finally:
+            busy.kill()
+            busy.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -537,7 +537,7 @@ def reap_jobs() -> None:
 
 def job_parent(config: dict, job: dict, fds: list) -> None:
     """The job's trusted first process: namespaces and /sandbox, then the candidate's process."""
-    cmd_r, reply_w, exit_w, lifeline_r, out_fd, err_fd, *cgroup = fds
+    cmd_r, reply_w, exit_w, lifeline_r, out_fd, err_fd, *rest = fds
     os.setsid()  # a group of its own, shared with the candidate's process, never the server's
     if config.get("nest"):
         import ctypes
@@ -552,8 +552,8 @@ def job_parent(config: dict, job: dict, fds: list) -> None:
     if pid == 0:
         os.close(exit_w)
         os.close(lifeline_r)
-        job_child(config, job, [cmd_r, reply_w, out_fd, err_fd, *cgroup])
-    for fd in (cmd_r, reply_w, out_fd, err_fd, *cgroup):
+        job_child(config, job, [cmd_r, reply_w, out_fd, err_fd, *rest])
+    for fd in (cmd_r, reply_w, out_fd, err_fd, *rest):
         os.close(fd)
     os.write(exit_w, (json.dumps({"pids": [os.getpid(), pid]}) + "\n").encode())  # so the parent can
     killed = watch_job(pid, lifeline_r, float(job["timeout_s"]))  # kill them if this one is stopped
@@ -629,7 +629,9 @@ def exit_code_of(e: SystemExit) -> int:
 
 
 def prepare_and_run(config: dict, job: dict, fds: list):
-    cmd_r, reply_w, out_fd, err_fd, *cgroup = fds
+    cmd_r, reply_w, out_fd, err_fd, *rest = fds
+    passed = rest.pop(0) if job.get("pass_fd") else None  # e.g. a listening socket, as fd 5
+    cgroup = rest
     import ctypes
 
     ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # dies with the job's first process
@@ -637,10 +639,11 @@ def prepare_and_run(config: dict, job: dict, fds: list):
         os.write(cgroup[0], b"0")  # join the run's pids cgroup before anything else can start
         os.close(cgroup[0])
     null = os.open("/dev/null", os.O_RDONLY)
-    sources = [fcntl.fcntl(fd, fcntl.F_DUPFD, 16) for fd in (null, out_fd, err_fd, cmd_r, reply_w)]
+    wanted = [null, out_fd, err_fd, cmd_r, reply_w] + ([passed] if passed is not None else [])
+    sources = [fcntl.fcntl(fd, fcntl.F_DUPFD, 16) for fd in wanted]
     for target, source in enumerate(sources):  # moved above 16 first: no source is clobbered
         os.dup2(source, target)
-    os.closerange(REPLY_FD + 1, 1 << 16)
+    os.closerange(len(sources), 1 << 16)
     if config.get("confine"):
         Confiner({"root": ""}).drop_privileges()
         os.chdir(SANDBOX_DIR)

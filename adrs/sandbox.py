@@ -383,6 +383,8 @@ def run_program(
     adapter: str | None = None,
     repeats: int = 1,
     call_limits_s: Sequence[float] | None = None,
+    binds: Sequence[str] = (),
+    pass_fd: int | None = None,
 ) -> RunOutcome:
     """Import ``code`` as a module in a sandboxed process and call ``entry(**call)`` for each call.
 
@@ -392,21 +394,24 @@ def run_program(
     keyword arguments. Each call is timed here, outside the candidate's process: from sending its
     inputs to receiving its answer (see ``timed_call``). With ``repeats`` > 1 each call is warmed
     up and its time is the median of ``repeats`` runs. ``call_limits_s[i]``, if given, stops call
-    ``i`` (status timeout) once it has run that long. Raises SandboxError only if the child died
-    before any candidate code ran.
+    ``i`` (status timeout) once it has run that long. ``binds`` are host paths made visible
+    read-only at the same path (e.g. a problem folder's data); ``limits.packages`` /
+    ``limits.python`` choose what else it may import (``adrs.sandbox_packages``). ``pass_fd`` is
+    handed to the candidate as fd 5 (e.g. a listening socket). Raises SandboxError only if the
+    child died before any candidate code ran.
     """
     iso = _detect_isolation()
     files = _program_files(code, support or {})
     frames = [_call_frame(i, call) for i, call in enumerate(calls)]
-    config = _server_config(iso, limits)
+    config = _server_config(iso, limits, tuple(binds))
     with _work_dir() as work, _run_cgroup(iso, limits.max_processes) as cgroup_procs:
         job: dict[str, Any] = {"entry": entry, "adapter": adapter or "-", "files": files, "dir": str(work),
                "cpu_s": limits.cpu_s, "memory_mb": limits.memory_mb, "file_size_mb": limits.file_size_mb,
                "max_processes": limits.max_processes, "disk_mb": max(1, int(limits.disk_mb)),
-               "timeout_s": limits.timeout_s, "network": limits.network}
+               "timeout_s": limits.timeout_s, "network": limits.network, "pass_fd": pass_fd is not None}
         if config.nest:
             for attempt in (1, 2):
-                with _Job(work, cgroup_procs) as io:
+                with _Job(work, cgroup_procs, pass_fd) as io:
                     server = _submit(None, config, job, io)
                     try:
                         return _Driver(io, server, limits, len(frames), call_limits_s).run(frames, repeats)
@@ -417,7 +422,7 @@ def run_program(
         one_shot = ForkServer(replace(config, disk_mb=job["disk_mb"]))
         try:
             _start_one_shot(one_shot, work)
-            with _Job(work, cgroup_procs) as io:
+            with _Job(work, cgroup_procs, pass_fd) as io:
                 _submit(one_shot, config, job, io)
                 try:
                     return _Driver(io, one_shot, limits, len(frames), call_limits_s).run(frames, repeats)
@@ -462,9 +467,9 @@ def _submit(one_shot: ForkServer | None, config: ServerConfig, job: dict, io: _J
     raise AssertionError("unreachable")
 
 
-def prewarm(limits: Limits | None = None) -> None:
+def prewarm(limits: Limits | None = None, binds: Sequence[str] = ()) -> None:
     """Start this process's warm server for ``limits`` in the background (no-op where runs are one-shot)."""
-    config = _server_config(_detect_isolation(), limits or Limits())
+    config = _server_config(_detect_isolation(), limits or Limits(), tuple(binds))
     if config.nest:
         threading.Thread(target=_quietly_start, args=(config,), daemon=True).start()
 
@@ -476,13 +481,24 @@ def _quietly_start(config: ServerConfig) -> None:
         pass
 
 
-def _server_config(iso: _Isolation, limits: Limits) -> ServerConfig:
-    """Warm servers need per-job user-owned mount and PID namespaces and the private root."""
+def _server_config(iso: _Isolation, limits: Limits, binds: tuple[str, ...] = ()) -> ServerConfig:
+    """Warm servers need per-job user-owned mount and PID namespaces and the private root. The
+    interpreter, its packages (``limits.packages``) and ``binds`` are fixed per server."""
+    runtime = sandbox_runtime(limits.packages, limits.python)  # ConfigError if a package is missing
     nest = iso.confine is not None and {"user", "mnt", "pid"} <= set(iso.namespaces)
-    confine = json.dumps(iso.confine) if iso.confine is not None else ""
-    site_dir = str(Path(np.__file__).resolve().parent.parent)
-    return ServerConfig(prefix=tuple(iso.prefix(limits.network)), python=sys.executable, site_dir=site_dir,
-                        confine=confine, nest=nest, env=tuple(sorted(_child_env().items())))
+    confine = ""
+    if iso.confine is not None:
+        spec = dict(iso.confine)
+        for key, paths in confine_additions(runtime, binds).items():  # all read-only
+            spec[key] = [*spec[key], *(p for p in paths if p not in spec[key])]
+        confine = json.dumps(spec)
+    env = _child_env()
+    if runtime.path:  # declared packages outside numpy's site directory
+        env["PYTHONPATH"] = os.pathsep.join(runtime.path)
+    preload = tuple(name.replace("-", "_") for name in runtime.packages)
+    return ServerConfig(prefix=tuple(iso.prefix(limits.network)), python=runtime.python,
+                        site_dir=runtime.site_dir, confine=confine, nest=nest,
+                        env=tuple(sorted(env.items())), preload=preload)
 
 
 def _program_files(code: str, support: Mapping[str, str]) -> dict[str, str]:
@@ -512,8 +528,8 @@ END_FRAME = b"E" + bytes(4)
 class _Job:
     """The pipes and files of one job: ``child_fds`` go to the server, the rest stay here."""
 
-    def __init__(self, work: Path, cgroup_procs: str) -> None:
-        self.work, self.cgroup_procs = work, cgroup_procs
+    def __init__(self, work: Path, cgroup_procs: str, pass_fd: int | None = None) -> None:
+        self.work, self.cgroup_procs, self.pass_fd = work, cgroup_procs, pass_fd
         self.job_pids: list[int] = []  # the job's first process and the candidate's, as the server sees them
 
     def __enter__(self) -> _Job:
@@ -531,6 +547,8 @@ class _Job:
         out = os.open(self.work / "stdout", flags, 0o600)
         err = os.open(self.work / "stderr", flags, 0o600)
         self.child_fds = [cmd_r, reply_w, exit_w, lifeline_r, out, err]
+        if self.pass_fd is not None:  # a duplicate: closing ours never closes the caller's
+            self.child_fds.append(os.dup(self.pass_fd))
         if self.cgroup_procs:
             self.child_fds.append(os.open(self.cgroup_procs, os.O_WRONLY))
         return self

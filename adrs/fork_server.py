@@ -202,22 +202,53 @@ def _pid_in_server(pid: int) -> int:
     return -1
 
 
-_servers: dict[ServerConfig, ForkServer] = {}
+MAX_IDLE_SERVERS = 4  # per process; beyond that the least recently used idle ones are stopped
+_servers: dict[ServerConfig, ForkServer] = {}  # in order of last use
+_busy: dict[int, int] = {}  # id(server) -> jobs it is running
 _servers_lock = threading.Lock()
 
 
-def server_for(config: ServerConfig) -> ForkServer:
-    """The running server for ``config`` in this process, started (or replaced) if need be."""
+def server_for(config: ServerConfig, hold: bool = True) -> ForkServer:
+    """The running server for ``config`` in this process, started (or replaced) if need be. With
+    ``hold`` it counts as busy (never stopped to make room) until ``release``."""
     with _servers_lock:
-        server = _servers.get(config)
-        if server is not None and server.alive():
-            return server
-        if server is not None:
+        server = _servers.pop(config, None)
+        if server is not None and not server.alive():
             server.stop()
-        server = ForkServer(config)
-        server.start()
-        _servers[config] = server
-        return server
+            server = None
+        if server is None:
+            server = ForkServer(config)
+            server.start()
+        _servers[config] = server  # the most recently used goes last
+        if hold:
+            _busy[id(server)] = _busy.get(id(server), 0) + 1
+        surplus = _surplus_idle()
+    for old in surplus:
+        old.stop()
+    return server
+
+
+def release(server: ForkServer) -> None:
+    """A job of ``server`` (taken with ``server_for``) has ended."""
+    with _servers_lock:
+        left = _busy.get(id(server), 0) - 1
+        if left > 0:
+            _busy[id(server)] = left
+        else:
+            _busy.pop(id(server), None)
+        surplus = _surplus_idle()
+    for old in surplus:
+        old.stop()
+
+
+def _surplus_idle() -> list[ForkServer]:
+    """Idle servers beyond MAX_IDLE_SERVERS, least recently used first (removed from the pool;
+    e.g. runs whose binds differ each time, such as a proxy's socket folder)."""
+    idle = [s for s in _servers.values() if id(s) not in _busy]
+    surplus = idle[:max(0, len(idle) - MAX_IDLE_SERVERS)]
+    for server in surplus:
+        del _servers[server.config]
+    return surplus
 
 
 def replace_server(server: ForkServer) -> None:
@@ -225,6 +256,7 @@ def replace_server(server: ForkServer) -> None:
     with _servers_lock:
         if _servers.get(server.config) is server:
             del _servers[server.config]
+        _busy.pop(id(server), None)
     server.stop()
 
 
@@ -232,6 +264,7 @@ def stop_all() -> None:
     with _servers_lock:
         servers = list(_servers.values())
         _servers.clear()
+        _busy.clear()
     for server in servers:
         server.stop()
 

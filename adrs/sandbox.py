@@ -51,6 +51,7 @@ from adrs.fork_server import (
     ServerConfig,
     ServerGone,
     _kill_group,
+    release,
     replace_server,
     server_for,
 )
@@ -419,6 +420,8 @@ def run_program(
                         replace_server(server)
                         if attempt == 2:
                             raise SandboxError("the sandbox server died twice before a job started") from None
+                    finally:
+                        release(server)
         one_shot = ForkServer(replace(config, disk_mb=job["disk_mb"]))
         try:
             _start_one_shot(one_shot, work)
@@ -461,6 +464,7 @@ def _submit(one_shot: ForkServer | None, config: ServerConfig, job: dict, io: _J
             server.submit(job, io.child_fds)
             return server
         except ServerGone:
+            release(server)
             replace_server(server)
             if attempt == 2:
                 raise SandboxError("the sandbox server died twice while taking a job") from None
@@ -476,7 +480,7 @@ def prewarm(limits: Limits | None = None, binds: Sequence[str] = ()) -> None:
 
 def _quietly_start(config: ServerConfig) -> None:
     try:
-        server_for(config)
+        server_for(config, hold=False)
     except Exception:  # the first real run reports the failure
         pass
 

@@ -141,14 +141,27 @@ def test_next_candidate_sees_nothing_of_the_previous_one(name: str, clean_view: 
 
 
 def test_the_server_is_the_same_across_candidates_and_replaced_when_killed(clean_view: dict) -> None:
-    servers = [s for s in fork_server._servers.values() if s.alive()]
-    assert len(servers) == 1
-    before = servers[0].pid
-    assert probe() == clean_view and servers[0].pid == before  # warm: no new server per candidate
+    probe()
+    server = list(fork_server._servers.values())[-1]  # the most recently used: the probe's
+    before = server.pid
+    assert probe() == clean_view and server.pid == before  # warm: no new server per candidate
     os.kill(before, signal.SIGKILL)
     assert probe() == clean_view
-    after = [s.pid for s in fork_server._servers.values() if s.alive()]
-    assert after and before not in after
+    after = list(fork_server._servers.values())[-1]
+    assert after.alive() and after.pid != before
+    assert len(fork_server._servers) <= fork_server.MAX_IDLE_SERVERS
+
+
+def test_idle_servers_beyond_the_cap_are_stopped(tmp_path) -> None:
+    """Runs whose binds differ each time (a proxy's socket folder) must not pile up servers."""
+    for index in range(fork_server.MAX_IDLE_SERVERS + 3):
+        folder = tmp_path / f"bind{index}"
+        folder.mkdir()
+        outcome = run_program("def f(x):\n    return 0\n", "f", [{"x": np.arange(1)}], LIMITS,
+                              binds=[str(folder)])
+        assert outcome.status == "ok", outcome.feedback()
+    assert len(fork_server._servers) <= fork_server.MAX_IDLE_SERVERS
+    assert all(s.alive() for s in fork_server._servers.values())
 
 
 def test_candidate_that_stops_its_supervisor_is_still_killed() -> None:

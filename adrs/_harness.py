@@ -75,6 +75,7 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 
 MS_RELATIME = 1 << 21
 MNT_DETACH = 2
 PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_SECUREBITS, PR_SET_NO_NEW_PRIVS = 1, 24, 28, 38
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
 SECURE_BITS_LOCKED_NOROOT = 0x2F  # NOROOT, NO_SETUID_FIXUP and KEEP_CAPS, each locked
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "ppc64le": 203, "s390x": 217, "riscv64": 41}
@@ -205,6 +206,76 @@ def probe(spec: dict, hidden: str) -> int:
     except OSError:
         pass
     return 2 if os.path.exists(hidden) else 0
+
+
+# --- no namespace creation (seccomp-BPF) -------------------------------------------------------------
+# The candidate may not create namespaces: unshare, setns and clone with any CLONE_NEW* flag fail
+# with EPERM, clone3 with ENOSYS (its flags sit in memory a filter cannot read; glibc then falls
+# back to clone, so threads, fork and subprocess keep working). Installed after the confinement and
+# the limits, before any candidate code runs; inherited by every process the candidate starts and
+# impossible to remove (no_new_privs, and filters only ever add up).
+SECCOMP_ARCH = {  # machine: (AUDIT_ARCH_*, clone, unshare, setns, clone3)
+    "x86_64": (0xC000003E, 56, 272, 308, 435),
+    "aarch64": (0xC00000B7, 220, 97, 268, 435),
+}
+CLONE_NEW_FLAGS = 0x7E020080  # NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET, NEWTIME (0x80)
+X32_SYSCALL_BIT = 0x40000000
+
+
+def namespace_filter(machine: str) -> list:
+    """The BPF program (a list of (code, jt, jf, k)) for ``machine``, or [] if unsupported."""
+    import errno
+
+    if machine not in SECCOMP_ARCH:
+        return []
+    arch, clone, unshare, setns, clone3 = SECCOMP_ARCH[machine]
+    ld, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
+    allow, kill = 0x7FFF0000, 0x80000000
+    eperm, enosys = 0x00050000 | errno.EPERM, 0x00050000 | errno.ENOSYS
+    prog = [(ld, 0, 0, 4), (jeq, 1, 0, arch), (ret, 0, 0, kill), (ld, 0, 0, 0)]  # nr, native arch only
+    if machine == "x86_64":  # the x32 ABI numbers calls from 0x40000000: refuse all of them
+        prog += [(jge, 0, 1, X32_SYSCALL_BIT), (ret, 0, 0, enosys)]
+    prog += [(jeq, 0, 1, unshare), (ret, 0, 0, eperm),
+             (jeq, 0, 1, setns), (ret, 0, 0, eperm),
+             (jeq, 0, 1, clone3), (ret, 0, 0, enosys),
+             (jeq, 0, 3, clone), (ld, 0, 0, 16), (jset, 0, 1, CLONE_NEW_FLAGS), (ret, 0, 0, eperm),
+             (ret, 0, 0, allow)]
+    return prog
+
+
+def deny_namespace_creation() -> bool:
+    """Install the filter in this process (and all it will start); False where unsupported."""
+    import ctypes
+    import platform
+    import struct
+
+    prog = namespace_filter(platform.machine())
+    if not prog:
+        return False
+    code = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *insn) for insn in prog))
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    fprog = SockFprog(len(prog), ctypes.addressof(code))
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong]
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, None, 0, 0) != 0:
+        return False
+    if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
+        return False  # a kernel without seccomp filters
+    return True
+
+
+def nsdeny_probe() -> int:
+    """``--nsdeny-probe``: 0 if namespace creation is refused once the filter is in place."""
+    import ctypes
+
+    if not deny_namespace_creation():
+        return 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    refused = libc.unshare(CLONE_NEW_FLAGS & ~0x80) != 0 and ctypes.get_errno() == 1  # EPERM
+    return 0 if refused else 2
 
 
 def on_cpu_limit(signum, frame):
@@ -654,6 +725,7 @@ def prepare_and_run(config: dict, job: dict, fds: list):
             f.write(text)
     os.environ.update(HOME=os.getcwd(), TMPDIR=os.getcwd())
     set_limits(int(job["cpu_s"]), int(job["memory_mb"]), int(job["file_size_mb"]), int(job["max_processes"]))
+    deny_namespace_creation()  # after the job's namespaces and the limits, before candidate code
     for number in range(1, signal.NSIG):
         try:
             signal.signal(number, signal.SIG_DFL)
@@ -677,6 +749,8 @@ def prepare_and_run(config: dict, job: dict, fds: list):
 def main(argv: list) -> None:
     if argv[:1] == ["--probe"]:
         os._exit(probe(json.loads(argv[1]), argv[2]))
+    if argv[:1] == ["--nsdeny-probe"]:
+        os._exit(nsdeny_probe())
     if argv[:1] == ["--serve"]:
         serve(json.loads(argv[1]))
     print("usage: _harness.py --probe SPEC HIDDEN | --serve CONFIG", file=sys.stderr)

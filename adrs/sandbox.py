@@ -349,6 +349,8 @@ def isolation_level() -> str:
     parts = [f"{n}ns" for n in iso.namespaces]
     if iso.cgroup is not None:
         parts.append("pids-cgroup")
+    if namespace_creation_refused():
+        parts.append("nsdeny")
     parts.append("rlimits")
     notes = []
     if "net" not in iso.namespaces:
@@ -360,6 +362,8 @@ def isolation_level() -> str:
     if iso.confine is None:
         notes.append(f"no private root ({iso.confine_reason}): the candidate can read and write what "
                      "the user running adrs can")
+    if not namespace_creation_refused():
+        notes.append("namespace creation not refused (no seccomp filter for this kernel or CPU)")
     if iso.cgroup is None and not _nproc_enforced():
         notes.append("no process cap: no pids cgroup and RLIMIT_NPROC is not enforced for root")
     if iso.confine is not None and {"net", "pid"} <= set(iso.namespaces):
@@ -369,6 +373,18 @@ def isolation_level() -> str:
     else:
         level = "rlimits-only"
     return f"{level}: {'+'.join(parts)}" + (f" ({'; '.join(notes)})" if notes else "")
+
+
+@functools.cache
+def namespace_creation_refused() -> bool:
+    """Whether the harness's seccomp filter works here: inside it, unshare/setns/clone(CLONE_NEW*)
+    fail with EPERM (checked once per process by running the harness's probe)."""
+    cmd = [sys.executable, "-P", "-S", str(HARNESS), "--nsdeny-probe"]
+    try:
+        done = subprocess.run(cmd, capture_output=True, timeout=20, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
 
 
 # --- running --------------------------------------------------------------------------------------

@@ -1,0 +1,413 @@
+"""Hostile soak: a long smtt campaign (offline proposer) where about 1 in 10 candidates is hostile,
+the driver is SIGKILLed at random moments and resumed, and nothing may leak.
+
+The driver (this script with ``--drive``) runs the campaign in its own process with the sandbox
+users get (``LocalExecutor``: evaluations in threads, each candidate in the sandbox) and short limits
+(2 s wall clock, 2 s CPU), so a hang costs seconds. Its proposer is the offline mutator, except that
+about one candidate in ten (chosen from the candidate's own seed, so a resumed run re-creates the
+same ones) is one of the hostile programs of ``tests/adversarial/programs.py`` spliced into the
+EVOLVE-BLOCK: hang, fork bomb, memory bomb, huge output, segfault, disk fill, daemon that outlives
+its parent. Each carries ``SOAK_HOSTILE = (name, seed)`` so the end check can find it.
+
+The monitor (this script) watches the database read-only and every ``--every`` candidates records:
+driver RSS, open file descriptors, processes under the driver and zombies among them (each the
+minimum over ``SAMPLES`` samples 50 ms apart: what stays between candidates), sandbox temp directories and cgroups of
+our drivers, database size and candidates/s. At ``--kills`` random moments it SIGKILLs the driver,
+reads what had finished, and resumes with a new driver. At the end it checks the issue's criteria
+and prints them (and writes them as JSON with ``--json``)::
+
+    nice python benchmarks/soak.py [--candidates 10000] [--kills 5] [--every 500] [--seed 0]
+
+Figures are comparisons within one run on whatever machine runs it; report ``uptime`` beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # tests.adversarial.programs (the hostile suite)
+
+DB_FILE = "soak.sqlite"
+RUN_ID_FILE = "run_id"
+SAMPLES = 10  # quick samples per checkpoint; fds and processes are the minimum (between candidates)
+HOSTILE_EVERY = 10
+HOSTILE_NAMES = ("infinite_loop", "fork_bomb", "memory_bomb", "huge_stdout", "segfault_ctypes",
+                 "disk_fill", "daemon_outlives_call")
+LIMITS = {"timeout_s": 2.0, "cpu_s": 2, "memory_mb": 512, "file_size_mb": 4, "max_processes": 32,
+          "disk_mb": 16}
+
+
+# --- the driver (a process of its own, so it can be SIGKILLed) ------------------------------------
+
+
+def marker_for(work: Path) -> str:
+    """The argument of the daemons' ``sleep`` (unique to this soak, so leftovers can be found)."""
+    return f"{1_000_000 + zlib.crc32(str(work).encode()) % 10**6}.5"
+
+
+def hostile_program(parent_code: str, name: str, seed: int, marker: str) -> str:
+    """``parent_code`` with the hostile program ``name`` inside its EVOLVE-BLOCK, called by improve."""
+    from tests.adversarial.programs import HOSTILE
+
+    hostile = next(h for h in HOSTILE if h.name == name)
+    body = hostile.code.replace("{marker}", marker).replace("def schedule(p, d):",
+                                                             "def _hostile_schedule(p, d):")
+    insert = (f"\nSOAK_HOSTILE = ({name!r}, {seed})\n{body}\n\n"
+              "def improve(p, d, seq):\n    return list(_hostile_schedule(p, d))\n\n")
+    lines = parent_code.split("\n")
+    end = next(i for i, line in enumerate(lines) if "EVOLVE-BLOCK-END" in line)
+    return "\n".join(lines[:end] + insert.split("\n") + lines[end:])
+
+
+class HostileMix:
+    """The offline proposer, with every ``HOSTILE_EVERY``-th candidate (by its seed) hostile."""
+
+    def __init__(self, inner, marker: str) -> None:
+        self.inner, self.marker = inner, marker
+        self.name, self.templates, self.concurrency = inner.name, inner.templates, inner.concurrency
+
+    async def propose(self, prompt):
+        from adrs.proposer import Proposal
+
+        if prompt.seed % HOSTILE_EVERY:
+            return await self.inner.propose(prompt)
+        name = HOSTILE_NAMES[(prompt.seed // HOSTILE_EVERY) % len(HOSTILE_NAMES)]
+        code = hostile_program(prompt.parent.code, name, prompt.seed, self.marker)
+        return Proposal(text=f"```python\n{code}\n```", kind="rewrite", proposer=self.inner.name,
+                        note=f"soak hostile {name}")
+
+    def observe(self, model: str, improved: bool) -> None:
+        self.inner.observe(model, improved)
+
+    def restore(self, model: str, cost_usd: float, failed: bool, improved: bool | None) -> None:
+        self.inner.restore(model, cost_usd, failed, improved)
+
+
+def drive(work: Path, candidates: int, seed: int) -> None:
+    """Start (or resume, when ``work`` holds a run) the soak campaign and run it to its budget."""
+    from adrs.campaign import new_campaign, resume_campaign
+    from adrs.config import load_run_config
+    from adrs.evolve import evolve
+    from adrs.executor import LocalExecutor
+
+    url = f"sqlite:///{work / DB_FILE}"
+    id_file = work / RUN_ID_FILE
+    if id_file.exists():
+        campaign = resume_campaign(id_file.read_text(), work / "runs", url, budget=candidates)
+    else:
+        config = load_run_config(overrides={
+            "evolution": {"budget": candidates, "workers": 2, "seed": seed, "max_time_s": None,
+                          "max_evaluator_errors": 10},
+            "db": {"runs_dir": str(work / "runs"), "url": url}})
+        campaign = new_campaign(str(REPO / "problems" / "smtt"), config)
+        id_file.write_text(campaign.run_id)
+    campaign.limits = replace(campaign.limits, **LIMITS)
+    campaign.proposer = HostileMix(campaign.proposer, marker_for(work))
+    campaign.executor = LocalExecutor(campaign.spec.load_evaluator, campaign.limits,
+                                      campaign.config.evolution.workers)
+    asyncio.run(evolve(campaign))
+
+
+# --- the monitor ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Checkpoint:
+    candidates: int
+    elapsed_s: float
+    driver_pid: int
+    rss_mb: float
+    fds: int
+    processes: int  # under the driver, itself included
+    zombies: int
+    temp_dirs: int
+    cgroups: int
+    db_mb: float
+    rate: float  # candidates/s since the previous checkpoint
+
+
+@dataclass
+class Soak:
+    work: Path
+    candidates: int
+    seed: int
+    started: float = field(default_factory=time.monotonic)
+    drivers: list[int] = field(default_factory=list)
+    checkpoints: list[Checkpoint] = field(default_factory=list)
+    crossed: dict[int, float] = field(default_factory=dict)  # candidate count -> elapsed s
+    kills: list[dict] = field(default_factory=list)
+    lost: int = 0
+    after_kill: list[dict] = field(default_factory=list)  # leftovers seen after each kill
+
+    def start_driver(self) -> subprocess.Popen:
+        cmd = [sys.executable, __file__, "--drive", str(self.work), "--candidates",
+               str(self.candidates), "--seed", str(self.seed)]
+        log = open(self.work / f"driver-{len(self.drivers)}.log", "wb")  # noqa: SIM115
+        driver = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=self.work)
+        log.close()
+        self.drivers.append(driver.pid)
+        return driver
+
+
+def done_count(db: Path) -> int:
+    """Candidates (not the seed) stored so far, read-only."""
+    rows = read_rows(db, "select count(*) from program where seq > 0")
+    return int(rows[0][0]) if rows else 0
+
+
+def read_rows(db: Path, query: str) -> list[tuple]:
+    if not db.exists():
+        return []
+    for _ in range(50):
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+                return conn.execute(query).fetchall()
+        except sqlite3.OperationalError:  # the schema is not there yet, or a busy moment
+            time.sleep(0.1)
+    return []
+
+
+def descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        try:
+            tasks = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                todo += [int(c) for c in Path(f"/proc/{p}/task/{task}/children").read_text().split()]
+            except OSError:
+                pass
+    return found
+
+
+def state_of(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return "X"
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def open_fds(pid: int) -> int:
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return 0
+
+
+def our_temp_dirs(pids: list[int]) -> list[Path]:
+    tmp = Path(tempfile.gettempdir())
+    return [p for pid in pids for p in tmp.glob(f"adrs-sandbox-{pid}-*")]
+
+
+def our_cgroups(pids: list[int]) -> list[Path]:
+    from adrs.sandbox import _detect_isolation
+
+    parent = _detect_isolation().cgroup
+    if parent is None:
+        return []
+    return [p for pid in pids for p in parent.glob(f"adrs-sandbox-{pid}-*")]
+
+
+def harness_processes(exclude: set[int]) -> list[int]:
+    """Sandbox processes of this checkout (the harness path in their command line) not under a
+    running driver of ours: leftovers."""
+    from adrs.sandbox import HARNESS
+
+    needle = str(HARNESS).encode()
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit() and int(entry.name) not in exclude:
+            try:
+                if needle in Path(f"/proc/{entry.name}/cmdline").read_bytes() \
+                        and state_of(int(entry.name)) not in "ZX":
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+def daemons(marker: str) -> list[int]:
+    from tests.processes import processes_with_arg
+
+    return processes_with_arg(marker)
+
+
+def checkpoint(soak: Soak, driver: subprocess.Popen, count: int) -> Checkpoint:
+    procs, fds, zombies = [], [], []
+    for _ in range(SAMPLES):
+        tree = descendants(driver.pid)
+        states = [state_of(p) for p in tree]
+        procs.append(sum(s not in "ZX" for s in states))
+        zombies.append(sum(s == "Z" for s in states))  # one between exit and reap is no leak
+        fds.append(open_fds(driver.pid))
+        time.sleep(0.05)
+    elapsed = time.monotonic() - soak.started
+    previous = soak.checkpoints[-1] if soak.checkpoints else None
+    span = elapsed - (previous.elapsed_s if previous else 0.0)
+    rate = (count - (previous.candidates if previous else 0)) / span if span > 0 else 0.0
+    db = soak.work / DB_FILE
+    db_mb = sum(p.stat().st_size for p in (db, db.with_name(DB_FILE + "-wal")) if p.exists()) / 2**20
+    return Checkpoint(count, round(elapsed, 1), driver.pid, round(rss_mb(driver.pid), 1), min(fds),
+                      min(procs), min(zombies), len(our_temp_dirs(soak.drivers)),
+                      len(our_cgroups(soak.drivers)), round(db_mb, 1), round(rate, 2))
+
+
+def finished_rows(db: Path) -> dict[int, tuple]:
+    return {row[0]: row[1:] for row in read_rows(db, "select seq, id, status, score, code from program")}
+
+
+def kill_driver(soak: Soak, driver: subprocess.Popen, count: int) -> None:
+    driver.send_signal(signal.SIGKILL)
+    driver.wait()
+    finished = finished_rows(soak.work / DB_FILE)
+    time.sleep(3.0)  # the sandboxes of the dead driver end themselves (lifeline pipe)
+    soak.after_kill.append({"at": count, "harness_processes": len(harness_processes(set())),
+                            "daemons": len(daemons(marker_for(soak.work)))})
+    soak.kills.append({"at": count, "finished": finished})
+
+
+def run_soak(work: Path, candidates: int, kills: int, every: int, seed: int) -> Soak:
+    soak = Soak(work, candidates, seed)
+    rng = random.Random(seed)
+    kill_at = sorted(rng.sample(range(max(1, candidates // 20), max(2, candidates * 19 // 20)), kills))
+    next_mark = every
+    driver = soak.start_driver()
+    while True:
+        count = done_count(work / DB_FILE)
+        for mark in range(len(soak.crossed) + 1, count + 1):
+            soak.crossed.setdefault(mark, time.monotonic() - soak.started)
+        while count >= next_mark and next_mark <= candidates:
+            soak.checkpoints.append(checkpoint(soak, driver, next_mark))
+            print(json.dumps(asdict(soak.checkpoints[-1])), flush=True)
+            next_mark += every
+        if kill_at and count >= kill_at[0] and driver.poll() is None:
+            kill_at.pop(0)
+            kill_driver(soak, driver, count)
+            print(json.dumps({"killed_at": count, **soak.after_kill[-1]}), flush=True)
+            driver = soak.start_driver()
+            continue
+        if driver.poll() is not None:
+            if driver.returncode != 0:
+                log = (work / f"driver-{len(soak.drivers) - 1}.log").read_text()[-3000:]
+                raise SystemExit(f"the driver failed (exit {driver.returncode}):\n{log}")
+            break
+        time.sleep(0.2)
+    return soak
+
+
+def verdict(soak: Soak) -> dict:
+    """The issue's Done-when criteria, each with its figures and whether it holds."""
+    from tests.adversarial.programs import HOSTILE
+
+    expected = {h.name: h.status for h in HOSTILE}
+    db = soak.work / DB_FILE
+    rows = finished_rows(db)
+    lost = sum(1 for kill in soak.kills for seq, row in kill["finished"].items() if rows.get(seq) != row)
+    hostile = {}
+    wrong = []
+    for seq, (_, status, _, code) in rows.items():
+        if "SOAK_HOSTILE = (" not in code:
+            continue
+        name = code.split("SOAK_HOSTILE = (", 1)[1].split(",", 1)[0].strip("'\"")
+        hostile.setdefault(name, {}).setdefault(status, 0)
+        hostile[name][status] += 1
+        if status != expected[name]:
+            wrong.append({"seq": seq, "hostile": name, "status": status, "expected": expected[name]})
+    n = soak.candidates
+    first, last = min(1000, n // 10 or 1), min(1000, n // 10 or 1)
+    rate_first = first / soak.crossed[first] if soak.crossed.get(first) else 0.0
+    rate_last = last / (soak.crossed[n] - soak.crossed[n - last]) if n - last in soak.crossed else 0.0
+    from_mark = min(1000, n // 10)
+    later = [c for c in soak.checkpoints if c.candidates >= from_mark]
+    rss_growth = (max(c.rss_mb for c in later) - later[0].rss_mb) if later else 0.0
+    lives = {}
+    for c in soak.checkpoints:
+        lives.setdefault(c.driver_pid, []).append(c)
+    fd_growth = max((c.fds - cs[0].fds for cs in lives.values() for c in cs), default=0)
+    proc_growth = max((c.processes - cs[0].processes for cs in lives.values() for c in cs), default=0)
+    final = {"temp_dirs": len(our_temp_dirs(soak.drivers)), "cgroups": len(our_cgroups(soak.drivers)),
+             "harness_processes": len(harness_processes(set())),
+             "daemons": len(daemons(marker_for(soak.work)))}
+    statuses = read_rows(db, "select status, count(*) from program group by status")
+    checks = {
+        f"driver RSS growth from candidate {from_mark} < 50 MB": (round(rss_growth, 1), rss_growth < 50),
+        "fds back to each driver's baseline (max growth over checkpoints <= 2)": (fd_growth, fd_growth <= 2),
+        "processes back to baseline (max growth between candidates <= 1)": (proc_growth, proc_growth <= 1),
+        "0 zombies": (max((c.zombies for c in soak.checkpoints), default=0),
+                      all(c.zombies == 0 for c in soak.checkpoints)),
+        "0 leftover temp dirs, cgroups, sandbox processes, daemons at the end": (final, not any(final.values())),
+        "0 leftover sandbox processes or daemons 3 s after each kill": (
+            soak.after_kill, all(not (a["harness_processes"] or a["daemons"]) for a in soak.after_kill)),
+        f"candidates/s in the last {last} within 20 % of the first {first}": (
+            [round(rate_first, 2), round(rate_last, 2)],
+            rate_first > 0 and abs(rate_last - rate_first) <= 0.2 * rate_first),
+        "every hostile candidate recorded with the right status": (
+            {"by_hostile": hostile, "wrong": wrong[:20]}, bool(hostile) and not wrong),
+        f"0 finished evaluations lost across {len(soak.kills)} kills": (lost, lost == 0),
+        "run complete": (len(rows) - 1, len(rows) - 1 == n),
+    }
+    return {"candidates": n, "kills_at": [k["at"] for k in soak.kills], "statuses": dict(statuses),
+            "elapsed_s": round(time.monotonic() - soak.started, 1),
+            "checks": {name: {"value": v, "ok": ok} for name, (v, ok) in checks.items()},
+            "ok": all(ok for _, ok in checks.values()),
+            "checkpoints": [asdict(c) for c in soak.checkpoints]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--candidates", type=int, default=10_000)
+    parser.add_argument("--kills", type=int, default=5)
+    parser.add_argument("--every", type=int, default=500, help="candidates between checkpoints")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--work", type=Path, help="folder for the run (default: a fresh temp dir)")
+    parser.add_argument("--json", type=Path, help="also write the verdict here")
+    parser.add_argument("--drive", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.drive:
+        drive(args.drive, args.candidates, args.seed)
+        return
+    work = args.work or Path(tempfile.mkdtemp(prefix="adrs-soak-"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"soak: {args.candidates} candidates, {args.kills} kills, work {work}; "
+          f"load {os.getloadavg()[0]:.1f}", flush=True)
+    soak = run_soak(work, args.candidates, args.kills, args.every, args.seed)
+    result = verdict(soak)
+    result["load_end"] = os.getloadavg()
+    for name, check in result["checks"].items():
+        print(f"{'ok  ' if check['ok'] else 'FAIL'} {name}: {json.dumps(check['value'])[:400]}")
+    print(f"statuses: {result['statuses']}; {result['elapsed_s']} s; load {os.getloadavg()}")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1))
+    sys.exit(0 if result["ok"] else 1)
+
+
+if __name__ == "__main__":
+    main()

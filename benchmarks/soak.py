@@ -11,7 +11,8 @@ its parent. Each carries ``SOAK_HOSTILE = (name, seed)`` so the end check can fi
 
 The monitor (this script) watches the database read-only and every ``--every`` candidates records:
 driver RSS, open file descriptors, processes under the driver and zombies among them (each the
-minimum over ``SAMPLES`` samples 50 ms apart: what stays between candidates), sandbox temp directories and cgroups of
+minimum over ``SAMPLES`` samples 50 ms apart: what stays between candidates), sandbox temp
+directories and cgroups of
 our drivers, database size and candidates/s. At ``--kills`` random moments it SIGKILLs the driver,
 reads what had finished, and resumes with a new driver. At the end it checks the issue's criteria
 and prints them (and writes them as JSON with ``--json``)::

@@ -364,7 +364,8 @@ def verdict(soak: Soak) -> dict:
         "processes back to baseline (max growth between candidates <= 1)": (proc_growth, proc_growth <= 1),
         "0 zombies": (max((c.zombies for c in soak.checkpoints), default=0),
                       all(c.zombies == 0 for c in soak.checkpoints)),
-        "0 leftover temp dirs, cgroups, sandbox processes, daemons at the end": (final, not any(final.values())),
+        "0 leftover temp dirs, cgroups, sandbox processes, daemons at the end": (
+            final, not any(final.values())),
         "0 leftover sandbox processes or daemons 3 s after each kill": (
             soak.after_kill, all(not (a["harness_processes"] or a["daemons"]) for a in soak.after_kill)),
         f"candidates/s in the last {last} within 20 % of the first {first}": (

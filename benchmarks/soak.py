@@ -48,6 +48,9 @@ SAMPLES = 10  # quick samples per checkpoint; fds and processes are the minimum 
 HOSTILE_EVERY = 10
 HOSTILE_NAMES = ("infinite_loop", "fork_bomb", "memory_bomb", "huge_stdout", "segfault_ctypes",
                  "disk_fill", "daemon_outlives_call")
+# The status each hostile must end with: the hostile suite's, except that under a 2 s wall clock a
+# fork bomb on a loaded machine may be stopped by the clock before its fork fails (both contain it).
+ALSO_ACCEPTED = {"fork_bomb": ("timeout",)}
 LIMITS = {"timeout_s": 2.0, "cpu_s": 2, "memory_mb": 512, "file_size_mb": 4, "max_processes": 32,
           "disk_mb": 16}
 
@@ -77,16 +80,16 @@ def hostile_program(parent_code: str, name: str, seed: int, marker: str) -> str:
 class HostileMix:
     """The offline proposer, with every ``HOSTILE_EVERY``-th candidate (by its seed) hostile."""
 
-    def __init__(self, inner, marker: str) -> None:
-        self.inner, self.marker = inner, marker
+    def __init__(self, inner, marker: str, every: int) -> None:
+        self.inner, self.marker, self.every = inner, marker, every
         self.name, self.templates, self.concurrency = inner.name, inner.templates, inner.concurrency
 
     async def propose(self, prompt):
         from adrs.proposer import Proposal
 
-        if prompt.seed % HOSTILE_EVERY:
+        if prompt.seed % self.every:
             return await self.inner.propose(prompt)
-        name = HOSTILE_NAMES[(prompt.seed // HOSTILE_EVERY) % len(HOSTILE_NAMES)]
+        name = HOSTILE_NAMES[(prompt.seed // self.every) % len(HOSTILE_NAMES)]
         code = hostile_program(prompt.parent.code, name, prompt.seed, self.marker)
         return Proposal(text=f"```python\n{code}\n```", kind="rewrite", proposer=self.inner.name,
                         note=f"soak hostile {name}")
@@ -98,7 +101,7 @@ class HostileMix:
         self.inner.restore(model, cost_usd, failed, improved)
 
 
-def drive(work: Path, candidates: int, seed: int) -> None:
+def drive(work: Path, candidates: int, seed: int, hostile_every: int) -> None:
     """Start (or resume, when ``work`` holds a run) the soak campaign and run it to its budget."""
     from adrs.campaign import new_campaign, resume_campaign
     from adrs.config import load_run_config
@@ -117,7 +120,7 @@ def drive(work: Path, candidates: int, seed: int) -> None:
         campaign = new_campaign(str(REPO / "problems" / "smtt"), config)
         id_file.write_text(campaign.run_id)
     campaign.limits = replace(campaign.limits, **LIMITS)
-    campaign.proposer = HostileMix(campaign.proposer, marker_for(work))
+    campaign.proposer = HostileMix(campaign.proposer, marker_for(work), hostile_every)
     campaign.executor = LocalExecutor(campaign.spec.load_evaluator, campaign.limits,
                                       campaign.config.evolution.workers)
     asyncio.run(evolve(campaign))
@@ -146,6 +149,7 @@ class Soak:
     work: Path
     candidates: int
     seed: int
+    hostile_every: int = HOSTILE_EVERY
     started: float = field(default_factory=time.monotonic)
     drivers: list[int] = field(default_factory=list)
     checkpoints: list[Checkpoint] = field(default_factory=list)
@@ -156,7 +160,8 @@ class Soak:
 
     def start_driver(self) -> subprocess.Popen:
         cmd = [sys.executable, __file__, "--drive", str(self.work), "--candidates",
-               str(self.candidates), "--seed", str(self.seed)]
+               str(self.candidates), "--seed", str(self.seed), "--hostile-every",
+               str(self.hostile_every)]
         log = open(self.work / f"driver-{len(self.drivers)}.log", "wb")  # noqa: SIM115
         driver = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=self.work)
         log.close()
@@ -295,8 +300,9 @@ def kill_driver(soak: Soak, driver: subprocess.Popen, count: int) -> None:
     soak.kills.append({"at": count, "finished": finished})
 
 
-def run_soak(work: Path, candidates: int, kills: int, every: int, seed: int) -> Soak:
-    soak = Soak(work, candidates, seed)
+def run_soak(work: Path, candidates: int, kills: int, every: int, seed: int,
+             hostile_every: int = HOSTILE_EVERY) -> Soak:
+    soak = Soak(work, candidates, seed, hostile_every)
     rng = random.Random(seed)
     kill_at = sorted(rng.sample(range(max(1, candidates // 20), max(2, candidates * 19 // 20)), kills))
     next_mark = every
@@ -328,7 +334,7 @@ def verdict(soak: Soak) -> dict:
     """The issue's Done-when criteria, each with its figures and whether it holds."""
     from tests.adversarial.programs import HOSTILE
 
-    expected = {h.name: h.status for h in HOSTILE}
+    expected = {h.name: (h.status, *ALSO_ACCEPTED.get(h.name, ())) for h in HOSTILE}
     db = soak.work / DB_FILE
     rows = finished_rows(db)
     lost = sum(1 for kill in soak.kills for seq, row in kill["finished"].items() if rows.get(seq) != row)
@@ -340,7 +346,7 @@ def verdict(soak: Soak) -> dict:
         name = code.split("SOAK_HOSTILE = (", 1)[1].split(",", 1)[0].strip("'\"")
         hostile.setdefault(name, {}).setdefault(status, 0)
         hostile[name][status] += 1
-        if status != expected[name]:
+        if status not in expected[name]:
             wrong.append({"seq": seq, "hostile": name, "status": status, "expected": expected[name]})
     n = soak.candidates
     first, last = min(1000, n // 10 or 1), min(1000, n // 10 or 1)
@@ -389,18 +395,20 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=5)
     parser.add_argument("--every", type=int, default=500, help="candidates between checkpoints")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--hostile-every", type=int, default=HOSTILE_EVERY,
+                        help="about one candidate in this many is hostile")
     parser.add_argument("--work", type=Path, help="folder for the run (default: a fresh temp dir)")
     parser.add_argument("--json", type=Path, help="also write the verdict here")
     parser.add_argument("--drive", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.drive:
-        drive(args.drive, args.candidates, args.seed)
+        drive(args.drive, args.candidates, args.seed, args.hostile_every)
         return
     work = args.work or Path(tempfile.mkdtemp(prefix="adrs-soak-"))
     work.mkdir(parents=True, exist_ok=True)
     print(f"soak: {args.candidates} candidates, {args.kills} kills, work {work}; "
           f"load {os.getloadavg()[0]:.1f}", flush=True)
-    soak = run_soak(work, args.candidates, args.kills, args.every, args.seed)
+    soak = run_soak(work, args.candidates, args.kills, args.every, args.seed, args.hostile_every)
     result = verdict(soak)
     result["load_end"] = os.getloadavg()
     for name, check in result["checks"].items():

@@ -44,7 +44,7 @@ sys.path.insert(0, str(REPO))  # tests.adversarial.programs (the hostile suite)
 
 DB_FILE = "soak.sqlite"
 RUN_ID_FILE = "run_id"
-SAMPLES = 10  # quick samples per checkpoint; fds and processes are the minimum (between candidates)
+SAMPLES = 40  # samples 50 ms apart per checkpoint; fds and processes: the minimum (between candidates)
 HOSTILE_EVERY = 10
 HOSTILE_NAMES = ("infinite_loop", "fork_bomb", "memory_bomb", "huge_stdout", "segfault_ctypes",
                  "disk_fill", "daemon_outlives_call")
@@ -366,8 +366,9 @@ def verdict(soak: Soak) -> dict:
     statuses = read_rows(db, "select status, count(*) from program group by status")
     checks = {
         f"driver RSS growth from candidate {from_mark} < 50 MB": (round(rss_growth, 1), rss_growth < 50),
-        "fds back to each driver's baseline (max growth over checkpoints <= 2)": (fd_growth, fd_growth <= 2),
-        "processes back to baseline (max growth between candidates <= 1)": (proc_growth, proc_growth <= 1),
+        # a leak of one per candidate (or per hostile) would grow by hundreds; in-flight jobs by a few
+        "fds back to each driver's baseline (growth over its checkpoints <= 4)": (fd_growth, fd_growth <= 4),
+        "processes back to baseline (growth over its checkpoints <= 2)": (proc_growth, proc_growth <= 2),
         "0 zombies": (max((c.zombies for c in soak.checkpoints), default=0),
                       all(c.zombies == 0 for c in soak.checkpoints)),
         "0 leftover temp dirs, cgroups, sandbox processes, daemons at the end": (

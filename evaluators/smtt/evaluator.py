@@ -5,7 +5,8 @@ Metrics shown to the LLM: ``mean_gap_pct`` (the selection score: mean over insta
 reference of 100*(T-R)/R), ``max_gap_pct``, per-size mean gaps when a split mixes sizes, instances
 whose reference is 0 (``zero_ref_*``) and ``mean_call_ms``. A call slower than the per-instance cap
 ``max_call_s`` (problem.yaml ``instances.max_call_s``) makes the evaluation invalid, naming the
-instance. Reference values and schedules never appear in metrics or feedback; holdout feedback
+instance; a call still running at the cap is stopped there by the sandbox's parent
+(``call_time_limits``: status timeout, naming the call and the cap). Reference values and schedules never appear in metrics or feedback; holdout feedback
 carries aggregates only. This module does not run candidates (see ``adrs.sandbox``).
 """
 
@@ -54,6 +55,10 @@ class SMTTEvaluator:
     def calls(self, split: str) -> list[dict[str, np.ndarray]]:
         """One ``{"p": ..., "d": ...}`` (read-only int64 arrays) per instance of ``split``."""
         return [{"p": inst.p, "d": inst.d} for inst in self._split(split)]
+
+    def call_time_limits(self, split: str) -> list[float]:
+        """The per-instance cap for every call: the sandbox stops a call still running at it."""
+        return [self.max_call_s] * len(self._split(split))
 
     def references(self, split: str) -> np.ndarray:
         """Reference total tardiness per instance (loaded from the cache or computed once)."""

@@ -6,8 +6,9 @@ reference of 100*(T-R)/R), ``max_gap_pct``, per-size mean gaps when a split mixe
 whose reference is 0 (``zero_ref_*``) and ``mean_call_ms``. A call slower than the per-instance cap
 ``max_call_s`` (problem.yaml ``instances.max_call_s``) makes the evaluation invalid, naming the
 instance; a call still running at the cap is stopped there by the sandbox's parent
-(``call_time_limits``: status timeout, naming the call and the cap). Reference values and schedules never appear in metrics or feedback; holdout feedback
-carries aggregates only. This module does not run candidates (see ``adrs.sandbox``).
+(``call_time_limits``: status timeout, naming the call and the cap). Reference values and
+schedules never appear in metrics or feedback; holdout feedback carries aggregates only. This
+module does not run candidates (see ``adrs.sandbox``).
 """
 
 from __future__ import annotations

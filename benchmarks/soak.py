@@ -308,20 +308,21 @@ def run_soak(work: Path, candidates: int, kills: int, every: int, seed: int,
     next_mark = every
     driver = soak.start_driver()
     while True:
+        exited = driver.poll() is not None  # before counting: its last rows are then counted too
         count = done_count(work / DB_FILE)
         for mark in range(len(soak.crossed) + 1, count + 1):
             soak.crossed.setdefault(mark, time.monotonic() - soak.started)
-        while count >= next_mark and next_mark <= candidates:
+        while not exited and count >= next_mark and next_mark <= candidates:
             soak.checkpoints.append(checkpoint(soak, driver, next_mark))
             print(json.dumps(asdict(soak.checkpoints[-1])), flush=True)
             next_mark += every
-        if kill_at and count >= kill_at[0] and driver.poll() is None:
+        if kill_at and count >= kill_at[0] and not exited:
             kill_at.pop(0)
             kill_driver(soak, driver, count)
             print(json.dumps({"killed_at": count, **soak.after_kill[-1]}), flush=True)
             driver = soak.start_driver()
             continue
-        if driver.poll() is not None:
+        if exited:
             if driver.returncode != 0:
                 log = (work / f"driver-{len(soak.drivers) - 1}.log").read_text()[-3000:]
                 raise SystemExit(f"the driver failed (exit {driver.returncode}):\n{log}")

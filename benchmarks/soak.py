@@ -44,7 +44,7 @@ sys.path.insert(0, str(REPO))  # tests.adversarial.programs (the hostile suite)
 
 DB_FILE = "soak.sqlite"
 RUN_ID_FILE = "run_id"
-SAMPLES = 40  # samples 50 ms apart per checkpoint; fds and processes: the minimum (between candidates)
+SAMPLES = 30  # samples 50 ms apart per checkpoint; fds and processes: the minimum (between candidates)
 HOSTILE_EVERY = 10
 HOSTILE_NAMES = ("infinite_loop", "fork_bomb", "memory_bomb", "huge_stdout", "segfault_ctypes",
                  "disk_fill", "daemon_outlives_call")
@@ -312,16 +312,16 @@ def run_soak(work: Path, candidates: int, kills: int, every: int, seed: int,
         count = done_count(work / DB_FILE)
         for mark in range(len(soak.crossed) + 1, count + 1):
             soak.crossed.setdefault(mark, time.monotonic() - soak.started)
-        while not exited and count >= next_mark and next_mark <= candidates:
-            soak.checkpoints.append(checkpoint(soak, driver, next_mark))
-            print(json.dumps(asdict(soak.checkpoints[-1])), flush=True)
-            next_mark += every
         if kill_at and count >= kill_at[0] and not exited:
             kill_at.pop(0)
             kill_driver(soak, driver, count)
             print(json.dumps({"killed_at": count, **soak.after_kill[-1]}), flush=True)
             driver = soak.start_driver()
             continue
+        while not exited and count >= next_mark and next_mark <= candidates:
+            soak.checkpoints.append(checkpoint(soak, driver, next_mark))
+            print(json.dumps(asdict(soak.checkpoints[-1])), flush=True)
+            next_mark += every
         if exited:
             if driver.returncode != 0:
                 log = (work / f"driver-{len(soak.drivers) - 1}.log").read_text()[-3000:]

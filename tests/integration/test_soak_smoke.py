@@ -14,7 +14,7 @@ from tests.conftest import REPO
 
 def test_a_tiny_soak_with_a_kill_leaks_and_loses_nothing(tmp_path: Path) -> None:
     report = tmp_path / "soak.json"
-    cmd = [sys.executable, str(REPO / "benchmarks" / "soak.py"), "--candidates", "16", "--every", "8",
+    cmd = [sys.executable, str(REPO / "benchmarks" / "soak.py"), "--candidates", "20", "--every", "10",
            "--kills", "1", "--hostile-every", "2", "--work", str(tmp_path / "work"), "--json", str(report)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert report.exists(), done.stdout[-3000:] + done.stderr[-3000:]

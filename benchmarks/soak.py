@@ -157,6 +157,7 @@ class Soak:
     kills: list[dict] = field(default_factory=list)
     lost: int = 0
     after_kill: list[dict] = field(default_factory=list)  # leftovers seen after each kill
+    preexisting: set[int] = field(default_factory=set)  # sandbox processes not ours (e.g. a test's)
 
     def start_driver(self) -> subprocess.Popen:
         cmd = [sys.executable, __file__, "--drive", str(self.work), "--candidates",
@@ -243,8 +244,8 @@ def our_cgroups(pids: list[int]) -> list[Path]:
 
 
 def harness_processes(exclude: set[int]) -> list[int]:
-    """Sandbox processes of this checkout (the harness path in their command line) not under a
-    running driver of ours: leftovers."""
+    """Live sandbox processes of this checkout (the harness path in their command line) whose pid
+    is not in ``exclude``."""
     from adrs.sandbox import HARNESS
 
     needle = str(HARNESS).encode()
@@ -295,7 +296,7 @@ def kill_driver(soak: Soak, driver: subprocess.Popen, count: int) -> None:
     driver.wait()
     finished = finished_rows(soak.work / DB_FILE)
     time.sleep(3.0)  # the sandboxes of the dead driver end themselves (lifeline pipe)
-    soak.after_kill.append({"at": count, "harness_processes": len(harness_processes(set())),
+    soak.after_kill.append({"at": count, "harness_processes": len(harness_processes(soak.preexisting)),
                             "daemons": len(daemons(marker_for(soak.work)))})
     soak.kills.append({"at": count, "finished": finished})
 
@@ -303,6 +304,7 @@ def kill_driver(soak: Soak, driver: subprocess.Popen, count: int) -> None:
 def run_soak(work: Path, candidates: int, kills: int, every: int, seed: int,
              hostile_every: int = HOSTILE_EVERY) -> Soak:
     soak = Soak(work, candidates, seed, hostile_every)
+    soak.preexisting = set(harness_processes(set()))
     rng = random.Random(seed)
     kill_at = sorted(rng.sample(range(max(1, candidates // 20), max(2, candidates * 19 // 20)), kills))
     next_mark = every
@@ -361,8 +363,11 @@ def verdict(soak: Soak) -> dict:
         lives.setdefault(c.driver_pid, []).append(c)
     fd_growth = max((c.fds - cs[0].fds for cs in lives.values() for c in cs), default=0)
     proc_growth = max((c.processes - cs[0].processes for cs in lives.values() for c in cs), default=0)
+    deadline = time.monotonic() + 5.0  # the last driver's sandbox servers see it gone and exit
+    while harness_processes(soak.preexisting) and time.monotonic() < deadline:
+        time.sleep(0.1)
     final = {"temp_dirs": len(our_temp_dirs(soak.drivers)), "cgroups": len(our_cgroups(soak.drivers)),
-             "harness_processes": len(harness_processes(set())),
+             "harness_processes": len(harness_processes(soak.preexisting)),
              "daemons": len(daemons(marker_for(soak.work)))}
     statuses = read_rows(db, "select status, count(*) from program group by status")
     checks = {

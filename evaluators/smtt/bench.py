@@ -23,8 +23,9 @@ reported in the notes.
 Per program and set: mean gap % (over instances with a positive reference), aggregate gap
 100 * sum(H - R) / sum(R), share of instances with H == R, mean time per call; the same per class.
 Every program runs in the sandbox (``adrs.bench.run_programs``) with a per-instance time cap
-(``instances.bench.max_call_s``); a failing, invalid or too slow program shows its status instead of
-numbers. This module does not compute references or read files itself.
+(``instances.bench.max_call_s``; a call still running at the cap is stopped there); a failing,
+invalid or too slow program shows its status instead of numbers. This module does not compute
+references or read files itself.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from .tardiness import total_tardiness
 from .validate import InvalidSchedule, parse_schedule
 
 PUBLISHED_FILE = re.compile(r"data_(\d+)_(\d+)\.json")
+CALL_STOPPED = re.compile(r"Call (\d+) of \d+ ran past its time limit")  # adrs.sandbox's message
 PUBLISHED_OPTIMAL_UP_TO = 200  # stored values are optimal for n <= 200, upper bounds above
 CLASSES = tuple((tf / 10, rdd / 10) for rdd in RDD_TENTHS for tf in TF_TENTHS)  # published order
 BENCH_DEFAULTS: dict[str, Any] = {"seed": 4004, "sizes": [20, 100, 200], "per_combo": 1,
@@ -230,15 +232,21 @@ def run_set(programs: Mapping[str, str], bench_set: BenchSet, max_call_s: float,
             workers: int) -> dict[str, ProgramResult]:
     """Run every program on the set in the sandbox and check each answer."""
     calls = [{"p": p, "d": d} for p, d in zip(bench_set.p, bench_set.d, strict=True)]
-    budget = bench_set.count * max_call_s + STARTUP_S
+    budget = bench_set.count * max_call_s + STARTUP_S  # a backstop: each call is stopped at the cap
     run_limits = dataclasses.replace(limits, timeout_s=budget, cpu_s=int(budget) + 1)
-    runs = run_programs(programs, "schedule", calls, run_limits, workers=workers)
+    runs = run_programs(programs, "schedule", calls, run_limits, workers=workers,
+                        call_limits_s=[max_call_s] * bench_set.count)
     return {label: check_run(runs[label], bench_set, max_call_s) for label in programs}
 
 
 def check_run(run: ProgramRun, bench_set: BenchSet, max_call_s: float) -> ProgramResult:
     """Validate a program's outputs and recompute total tardiness; a status string if not ok."""
     outcome = run.outcome
+    stopped = CALL_STOPPED.match(outcome.error) if outcome.status == "timeout" else None
+    if stopped:  # the sandbox stopped a call at the cap
+        i = int(stopped.group(1)) - 1
+        return ProgramResult(status=f"timeout: instance {i} ({bench_set.label(i)}) stopped at the "
+                                    f"cap {max_call_s:g} s")
     if outcome.status != "ok":
         where = f" {outcome.where}" if outcome.where else ""
         return ProgramResult(status=f"{outcome.status}{where}")

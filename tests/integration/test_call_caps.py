@@ -33,8 +33,11 @@ def test_a_hanging_openevolve_stage_is_stopped_at_its_timeout(tmp_path: Path) ->
     started = time.monotonic()
     result = evaluate_program(HANG, evaluator, "train", spec.limits)
     took = time.monotonic() - started
-    assert result.status == "timeout", result.feedback
-    assert "evaluate_stage1()" in result.feedback and "3 s" in result.feedback, result.feedback
+    # the stage's sandbox stops it, or (first by a hair) the adapter's own sandbox for the program
+    # call inside the stage, whose failure the OpenEvolve evaluator then reports as its error
+    assert result.status in ("timeout", "error"), result.feedback
+    assert "evaluate_stage1()" in result.feedback, result.feedback
+    assert "Timed out after 3 s (wall-clock limit)" in result.feedback, result.feedback
     assert took <= 3 + 1 + 1.5, took  # the cap + 1 s, + the sandbox's start-up and teardown
 
 
@@ -63,7 +66,8 @@ def test_bench_quick_with_a_program_that_never_returns_ends_within_twice_the_cap
     took = time.monotonic() - started
     assert took <= 2 * 4.0, took
     row = summary.rows[0]
-    assert row[0] == "hang.py" and "timeout" in row[1], row
+    assert row[0] == "hang.py" and row[1].startswith("timeout: instance 0 (") \
+        and row[1].endswith("stopped at the cap 4 s"), row
 
 
 def test_a_slow_call_in_a_campaign_evaluation_is_stopped_at_the_cap() -> None:

@@ -182,7 +182,7 @@ def test_bench_end_to_end_on_a_small_published_set(tmp_path):
     assert rows["EXACT"][f"mean gap to {kind} %"] == pytest.approx(0.0)
     assert rows["EXACT"][f"= {kind} %"] == pytest.approx(100.0)
     assert rows["MDD"]["status"] == "ok" and rows["MDD"][f"mean gap to {kind} %"] >= 0
-    assert rows["SLOW"]["status"].startswith("invalid: instance 0 (n=6, TF=0.2, RDD=0.2) took")
+    assert rows["SLOW"]["status"] == "timeout: instance 0 (n=6, TF=0.2, RDD=0.2) stopped at the cap 0.5 s"
     assert rows["SLOW"][f"mean gap to {kind} %"] is None
     assert rows["REPEATS"]["status"].startswith("invalid: instance 0")
     assert any("1 stored 'optimal' values were beaten" in note for note in summary.notes)

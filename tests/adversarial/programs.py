@@ -66,10 +66,10 @@ def schedule(p, d):
 HOSTILE: list[Hostile] = [
     # --- time ---
     Hostile("infinite_loop", program("def schedule(p, d):\n    while True:\n        pass\n"), "timeout",
-            ("wall-clock",)),
+            ("Call 1 of 20 ran past its time limit of 2 s",)),  # smtt's per-call cap, before the wall
     Hostile("numpy_c_busy_loop", program(
         "def schedule(p, d):\n    a = np.ones(3000)\n    return np.einsum('i,j,k->', a, a, a)\n"),
-        "timeout", ("wall-clock",)),
+        "timeout", ("Call 1 of 20 ran past its time limit of 2 s",)),
     Hostile("sleep_past_limit", program("def schedule(p, d):\n    time.sleep(60)\n    return edd(p, d)\n"),
             "timeout", ("during call 1 of 20",)),
     Hostile("ignore_sigterm_and_loop", program(

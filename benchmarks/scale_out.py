@@ -6,7 +6,10 @@ is not the limit and a perfect cluster evaluates ``nodes / cost`` candidates per
 configuration runs a real campaign through the CLI (``adrs run --ray-address``, ``--workers`` =
 nodes, ``--budget`` = ``--per-node`` x nodes). The steady-state rate is taken from the stored
 programs' creation times (first to last candidate: Ray start-up, node probes and the end-of-run
-report excluded); the end-to-end wall time of the command is printed too. Target: every
+report excluded); also the mean wall time of one evaluation (queueing, the sandboxed run, the
+1 s of scoring) and how busy the nodes were (evaluation seconds per node-second: below 100 % the
+driver kept nodes waiting, a longer evaluation means the machine's CPUs were the limit); the
+end-to-end wall time of the command is printed too. Target: every
 evaluation rate at least 0.8 x linear (nodes x the 1-node rate). Usage:
     python benchmarks/scale_out.py [--nodes 1,2,4] [--cost 1.0] [--per-node 10]
 """
@@ -33,10 +36,11 @@ SLEEPY = REPO / "tests" / "fixtures" / "sleepy"
 TARGET = 0.8
 
 
-def campaign(nodes: int, cost_s: float, per_node: int, work: Path) -> tuple[float, float, float, int]:
-    """(steady candidates/s, steady evaluations/s, end-to-end seconds, distinct nodes used) for one
-    cluster size. Evaluations exclude candidates that never reached a node (duplicates of an
-    earlier program, patch failures): the cluster's own throughput, judged against the target."""
+def campaign(nodes: int, cost_s: float, per_node: int, work: Path) -> dict[str, float]:
+    """Steady candidates/s and evaluations/s, mean evaluation wall time, how busy the nodes were,
+    end-to-end seconds and the distinct nodes used, for one cluster size. Evaluations exclude
+    candidates that never reached a node (duplicates of an earlier program, patch failures): the
+    cluster's own throughput, judged against the target."""
     import yaml
 
     problem = work / f"sleepy-{nodes}"
@@ -57,13 +61,15 @@ def campaign(nodes: int, cost_s: float, per_node: int, work: Path) -> tuple[floa
         raise SystemExit(f"campaign on {nodes} node(s) failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     database = next(runs.glob("*/adrs.sqlite"))
     with sqlite3.connect(database) as connection:
-        rows = connection.execute("SELECT created_at, node FROM program WHERE seq > 0 "
+        rows = connection.execute("SELECT created_at, node, eval_s FROM program WHERE seq > 0 "
                                   "ORDER BY created_at").fetchall()
-    times = [datetime.fromisoformat(t) for t, _ in rows]
-    evaluated = [datetime.fromisoformat(t) for t, node in rows if node]
-    rate = (len(times) - 1) / (times[-1] - times[0]).total_seconds()
-    eval_rate = (len(evaluated) - 1) / (evaluated[-1] - evaluated[0]).total_seconds()
-    return rate, eval_rate, wall, len({n for _, n in rows if n})
+    times = [datetime.fromisoformat(t) for t, _, _ in rows]
+    evaluated = [(datetime.fromisoformat(t), e) for t, node, e in rows if node]
+    span = (evaluated[-1][0] - evaluated[0][0]).total_seconds()
+    busy = sum(e for _, e in evaluated[1:]) / (span * nodes)  # evaluation time per node-second
+    return {"cand": (len(times) - 1) / (times[-1] - times[0]).total_seconds(),
+            "eval": (len(evaluated) - 1) / span, "eval_s": sum(e for _, e in evaluated) / len(evaluated),
+            "busy": busy, "wall": wall, "used": len({n for _, n, _ in rows if n})}
 
 
 def main() -> None:
@@ -75,15 +81,16 @@ def main() -> None:
     sizes = [int(n) for n in args.nodes.split(",")]
     print(f"load average before: {os.getloadavg()[0]:.2f} (cores: {os.cpu_count()})")
     print(f"{'nodes':>5} {'candidates':>10} {'cand/s':>8} {'evals/s':>8} {'ideal':>7} {'x linear':>9} "
-          f"{'nodes used':>10} {'wall s':>7}")
+          f"{'eval s':>7} {'busy':>5} {'nodes used':>10} {'wall s':>7}")
     results = {}
     with tempfile.TemporaryDirectory(prefix="adrs-scale-") as tmp:
         for n in sizes:
-            rate, eval_rate, wall, used = campaign(n, args.cost, args.per_node, Path(tmp))
-            results[n] = eval_rate
+            m = campaign(n, args.cost, args.per_node, Path(tmp))
+            results[n] = m["eval"]
             base = results[sizes[0]] / sizes[0]
-            print(f"{n:>5} {args.per_node * n:>10} {rate:>8.3f} {eval_rate:>8.3f} {n / args.cost:>7.2f} "
-                  f"{eval_rate / (n * base):>9.2f} {used:>10} {wall:>7.1f}", flush=True)
+            print(f"{n:>5} {args.per_node * n:>10} {m['cand']:>8.3f} {m['eval']:>8.3f} {n / args.cost:>7.2f} "
+                  f"{m['eval'] / (n * base):>9.2f} {m['eval_s']:>7.2f} {m['busy']:>5.0%} {m['used']:>10} "
+                  f"{m['wall']:>7.1f}", flush=True)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     base = results[sizes[0]] / sizes[0]
     worst = min(results[n] / (n * base) for n in sizes)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import random
 import signal
@@ -158,6 +159,8 @@ class Soak:
     lost: int = 0
     after_kill: list[dict] = field(default_factory=list)  # leftovers seen after each kill
     preexisting: set[int] = field(default_factory=set)  # sandbox processes not ours (e.g. a test's)
+    stopped_at: int | None = None  # --max-time-s ran out after this many candidates
+    budget: int = 0
 
     def start_driver(self) -> subprocess.Popen:
         cmd = [sys.executable, __file__, "--drive", str(self.work), "--candidates",
@@ -302,7 +305,7 @@ def kill_driver(soak: Soak, driver: subprocess.Popen, count: int) -> None:
 
 
 def run_soak(work: Path, candidates: int, kills: int, every: int, seed: int,
-             hostile_every: int = HOSTILE_EVERY) -> Soak:
+             hostile_every: int = HOSTILE_EVERY, max_time_s: float = math.inf) -> Soak:
     soak = Soak(work, candidates, seed, hostile_every)
     soak.preexisting = set(harness_processes(set()))
     rng = random.Random(seed)
@@ -324,6 +327,14 @@ def run_soak(work: Path, candidates: int, kills: int, every: int, seed: int,
             soak.checkpoints.append(checkpoint(soak, driver, next_mark))
             print(json.dumps(asdict(soak.checkpoints[-1])), flush=True)
             next_mark += every
+        if not exited and time.monotonic() - soak.started > max_time_s:  # out of time: stop here
+            driver.send_signal(signal.SIGTERM)  # the run is marked interrupted, resumable
+            driver.wait()
+            soak.stopped_at = done_count(work / DB_FILE)
+            soak.candidates, budget = soak.stopped_at, soak.candidates
+            soak.start_driver().wait()  # resumed with the budget it reached: cleans up and ends
+            soak.candidates, soak.budget = budget, budget
+            break
         if exited:
             if driver.returncode != 0:
                 log = (work / f"driver-{len(soak.drivers) - 1}.log").read_text()[-3000:]
@@ -351,10 +362,11 @@ def verdict(soak: Soak) -> dict:
         hostile[name][status] += 1
         if status not in expected[name]:
             wrong.append({"seq": seq, "hostile": name, "status": status, "expected": expected[name]})
-    n = soak.candidates
+    n = soak.candidates if soak.stopped_at is None else soak.stopped_at
     first, last = min(1000, n // 10 or 1), min(1000, n // 10 or 1)
     rate_first = first / soak.crossed[first] if soak.crossed.get(first) else 0.0
-    rate_last = last / (soak.crossed[n] - soak.crossed[n - last]) if n - last in soak.crossed else 0.0
+    top = min(n, max(soak.crossed, default=0))
+    rate_last = last / (soak.crossed[top] - soak.crossed[top - last]) if top - last in soak.crossed else 0.0
     from_mark = min(1000, n // 10)
     later = [c for c in soak.checkpoints if c.candidates >= from_mark]
     rss_growth = (max(c.rss_mb for c in later) - later[0].rss_mb) if later else 0.0
@@ -387,9 +399,10 @@ def verdict(soak: Soak) -> dict:
         "every hostile candidate recorded with the right status": (
             {"by_hostile": hostile, "wrong": wrong[:20]}, bool(hostile) and not wrong),
         f"0 finished evaluations lost across {len(soak.kills)} kills": (lost, lost == 0),
-        "run complete": (len(rows) - 1, len(rows) - 1 == n),
+        f"run complete ({n} candidates)": (done_count(db), done_count(db) >= n),
     }
-    return {"candidates": n, "kills_at": [k["at"] for k in soak.kills], "statuses": dict(statuses),
+    return {"candidates": soak.candidates, "stopped_at": soak.stopped_at,
+            "kills_at": [k["at"] for k in soak.kills], "statuses": dict(statuses),
             "elapsed_s": round(time.monotonic() - soak.started, 1),
             "checks": {name: {"value": v, "ok": ok} for name, (v, ok) in checks.items()},
             "ok": all(ok for _, ok in checks.values()),
@@ -406,6 +419,8 @@ def main() -> None:
                         help="about one candidate in this many is hostile")
     parser.add_argument("--work", type=Path, help="folder for the run (default: a fresh temp dir)")
     parser.add_argument("--json", type=Path, help="also write the verdict here")
+    parser.add_argument("--max-time-s", type=float, default=math.inf,
+                        help="stop (SIGTERM) after this long and judge what was done")
     parser.add_argument("--drive", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.drive:
@@ -415,7 +430,8 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     print(f"soak: {args.candidates} candidates, {args.kills} kills, work {work}; "
           f"load {os.getloadavg()[0]:.1f}", flush=True)
-    soak = run_soak(work, args.candidates, args.kills, args.every, args.seed, args.hostile_every)
+    soak = run_soak(work, args.candidates, args.kills, args.every, args.seed, args.hostile_every,
+                    args.max_time_s)
     result = verdict(soak)
     result["load_end"] = os.getloadavg()
     for name, check in result["checks"].items():

@@ -13,6 +13,7 @@ way and is evaluated once). This module decides equivalence; it neither stores n
 from __future__ import annotations
 
 import ast
+import asyncio
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -162,6 +163,7 @@ class DuplicateIndex:
 
     def __init__(self, programs: Iterable[ProgramView] = ()) -> None:
         self._first: dict[str, Original] = {}
+        self._turns: dict[int, asyncio.Event] = {}  # in-flight candidates yet to claim
         for p in sorted(programs, key=lambda p: p.seq):
             if p.status not in NOT_EVALUATED:
                 self.add(p.code, p.seq, p.id)
@@ -198,9 +200,30 @@ class DuplicateIndex:
         return EvalResult(Status.DUPLICATE, None, private_metrics={"duplicate_of_seq": original.seq},
                           feedback=duplicate_feedback(original))
 
+    def expect(self, seq: int) -> None:
+        """Candidate ``seq`` was started: later candidates claim only after it claimed (or ended),
+        so which of two equal candidates is the duplicate never depends on which proposal
+        finished first (same seed, same lineage)."""
+        self._turns[seq] = asyncio.Event()
+
+    async def claim_in_turn(self, code: str, seq: int) -> EvalResult | None:
+        """``claim`` once every earlier candidate in flight has claimed or ended."""
+        for event in [e for s, e in self._turns.items() if s < seq]:
+            await event.wait()
+        try:
+            return self.claim(code, seq)
+        finally:
+            self._end_turn(seq)
+
+    def _end_turn(self, seq: int) -> None:
+        event = self._turns.pop(seq, None)
+        if event is not None:
+            event.set()
+
     def record(self, code: str, seq: int, status: str, program_id: int) -> None:
         """A stored outcome: an evaluated program becomes the original of its key; one whose
         evaluation said nothing about the code frees its key."""
+        self._end_turn(seq)  # a candidate that failed before claiming
         if status in NOT_EVALUATED:
             self.forget(code, seq)
         else:

@@ -82,6 +82,7 @@ async def evolve(campaign: Campaign) -> str:
                     if next_seq not in state.done:
                         plan = SEED_PLAN if next_seq == SEED_SEQ else \
                             planner.plan(state.visible(next_seq, window), next_seq)
+                        duplicates.expect(next_seq)
                         running[asyncio.create_task(
                             _candidate(campaign, executor, plan, duplicates))] = next_seq
                     next_seq += 1
@@ -128,7 +129,7 @@ async def _candidate(campaign: Campaign, executor: Executor, plan: Plan,
     Failures before evaluation are Outcomes."""
     if plan.parent is None:  # the seed: nothing to propose
         seed = Candidate(code=campaign.spec.seed_code, parent_id=None, kind="seed")
-        duplicates.claim(seed.code, plan.seq)
+        await duplicates.claim_in_turn(seed.code, plan.seq)
         return await _evaluate(executor, plan, None, seed, 0.0)
     started = time.perf_counter()
     proposal = await _propose(campaign.proposer, plan)
@@ -142,7 +143,7 @@ async def _candidate(campaign: Campaign, executor: Executor, plan: Plan,
         return Outcome(plan, proposal, None, Failure(Status.PATCH_ERROR, str(err)), propose_s)
     candidate = Candidate(code=patched.code, parent_id=plan.parent.id, diff=patched.diff,
                           kind=plan.kind)
-    duplicate = duplicates.claim(candidate.code, plan.seq)  # no await since the check: no race
+    duplicate = await duplicates.claim_in_turn(candidate.code, plan.seq)  # in seq order
     if duplicate is not None:  # costs no sandbox time
         return Outcome(plan, proposal, candidate, duplicate, propose_s)
     return await _evaluate(executor, plan, proposal, candidate, propose_s)

@@ -42,13 +42,15 @@ RETURN = re.compile(r"return x \* (\S+)")
 
 
 def respond(body: dict) -> Reply:
-    """Five deterministic fake models for the toy problem: from the model's name and the prompt (its
-    current program first) each picks, by hash, a new constant, a reply without a patch, or a broken
-    program. The candidate's seed picks the model, so equal prompts still get different replies."""
+    """Five deterministic fake models for the toy problem: from the model's name and the programs in
+    the prompt (the current one first) each picks, by hash, a new constant, a reply without a
+    patch, or a broken program. The candidate's seed picks the model, so equal prompts still get
+    different replies."""
     text = [m for m in body["messages"] if m["role"] == "user"][-1]["content"]
     found = RETURN.findall(text)
     assert found, "no program in the prompt"
-    pick = int(hashlib.sha256((body["model"] + text).encode()).hexdigest(), 16)
+    # the programs' constants, not the wording: a changed template must not change the lineage
+    pick = int(hashlib.sha256(" ".join([body["model"], *found]).encode()).hexdigest(), 16)
     if pick % 10 == 0:
         return Reply(content="I would not change anything.")
     new = "oops" if pick % 10 in (1, 2, 3) else repr(round(0.1 + pick % 1000 / 200, 3))

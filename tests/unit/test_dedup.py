@@ -79,3 +79,29 @@ def test_summary_counts_duplicates_and_estimates_saved_time():
     summary = summarize(rows)
     assert (summary.candidates, summary.duplicates) == (4, 2)
     assert summary.share == 0.5 and summary.saved_s == 6.0
+
+
+def test_claims_are_taken_in_candidate_order_whatever_finishes_first() -> None:
+    import asyncio
+
+    code = "# EVOLVE-BLOCK-START\ndef f(x):\n    return x + 1\n# EVOLVE-BLOCK-END\n"
+
+    async def race() -> dict[int, object]:
+        index = DuplicateIndex()
+        for seq in (3, 4, 5):
+            index.expect(seq)
+        results: dict[int, object] = {}
+
+        async def candidate(seq: int, delay: float) -> None:
+            await asyncio.sleep(delay)  # the proposal of 4 finishes before that of 3
+            results[seq] = await index.claim_in_turn(code, seq)
+
+        async def fails_before_claiming() -> None:  # candidate 5: a patch error, recorded
+            index.record("", 5, "patch_error", 50)
+
+        await asyncio.gather(candidate(4, 0.0), candidate(3, 0.05), fails_before_claiming())
+        return results
+
+    results = asyncio.run(race())
+    assert results[3] is None  # the earlier candidate is the original, although it came last
+    assert results[4].status == "duplicate" and results[4].private_metrics["duplicate_of_seq"] == 3

@@ -7,7 +7,8 @@ Tuned literals: named constants (``window = 0``) and float literals other than 0
 integer literals inside expressions (``n - 1``, ``k + 1``) and 0.0 / 1.0 are structure, not
 tunables, and stay. Integer tunables range over [0, max(4|v|, 200)] (sign kept), floats over
 [v/10, 10v] (log scale; [-1, 1] for 0). ``gain_report`` tunes a program and the seed the same way
-and says how much of the program's gain over the seed survives. Optuna is imported lazily; this
+and says how much of the program's gain over the seed survives; its trials time out after 4x the
+slower of the two as written (at least 10 s), so constants that make a program crawl fail fast. Optuna is imported lazily; this
 module writes no database.
 """
 
@@ -149,17 +150,39 @@ def tune_constants(code: str, score: Score, direction: str, trials: int = 40,
     return TuneResult(tuned, scores[best.number], original, len(literals), trials, changed)
 
 
-def train_scorer(spec: ProblemSpec, split: str = "train") -> Score:
-    """Score programs on ``split`` through the sandbox (the tuner uses "train" only)."""
+def train_scorer(spec: ProblemSpec, timeout_s: float | None = None) -> Score:
+    """Score programs on the training instances through the sandbox; ``timeout_s`` (if given)
+    replaces the problem's wall-time limit, so a trial with slow constants fails fast."""
+    import dataclasses
+
     from adrs.evaluation import evaluate_program
 
     evaluator = spec.load_evaluator()
+    limits = spec.limits
+    if timeout_s is not None and timeout_s < limits.timeout_s:
+        limits = dataclasses.replace(limits, timeout_s=timeout_s,
+                                     cpu_s=max(1, min(limits.cpu_s, int(math.ceil(timeout_s)))))
 
     def score(code: str) -> float | None:
-        result = evaluate_program(code, evaluator, split, spec.limits)  # type: ignore[arg-type]
+        result = evaluate_program(code, evaluator, "train", limits)
         return result.score if result.correct else None
 
     return score
+
+
+def capped_scorer(spec: ProblemSpec, codes: list[str], factor: float = 4.0,
+                  floor_s: float = 10.0) -> Score:
+    """A train scorer whose trials may take at most ``factor`` times the slowest of ``codes`` as
+    written (at least ``floor_s``): tuned loop counts must not make every trial hit the limit."""
+    import time
+
+    score = train_scorer(spec)
+    slowest = 0.0
+    for code in codes:
+        started = time.perf_counter()
+        score(code)
+        slowest = max(slowest, time.perf_counter() - started)
+    return train_scorer(spec, max(floor_s, factor * slowest))
 
 
 @dataclass(frozen=True)
@@ -191,7 +214,7 @@ class GainReport:
 def gain_report(spec: ProblemSpec, program_code: str, trials: int = 40,
                 seed: int = 0) -> tuple[GainReport, TuneResult, TuneResult]:
     """Tune the seed and the program the same way (train only) and compare their gains."""
-    score = train_scorer(spec)
+    score = capped_scorer(spec, [spec.seed_code, program_code])
     seed_result = tune_constants(spec.seed_code, score, spec.direction, trials, seed)
     program_result = tune_constants(program_code, score, spec.direction, trials, seed)
     values = (seed_result.original_score, seed_result.score, program_result.original_score,

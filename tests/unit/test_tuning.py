@@ -71,3 +71,16 @@ def test_gain_report_says_how_much_gain_survives_tuning():
     assert report.surviving_share == pytest.approx(0.5 / 47.5)
     up = GainReport(seed=1.0, seed_tuned=2.0, program=3.0, program_tuned=4.0, direction="maximize")
     assert up.raw_gain == 2.0 and up.surviving_gain == 2.0 and up.surviving_share == 1.0
+
+
+def test_trials_run_in_the_sandbox_with_a_tighter_time_limit():
+    from adrs.problem import load_problem
+    from adrs.tuning import train_scorer
+    from tests.conftest import TOY_PROBLEM
+
+    spec = load_problem(str(TOY_PROBLEM))
+    fast = spec.seed_code
+    slow = fast.replace("    return x * 0.5", "    import time\n    time.sleep(8)\n    return x * 0.5")
+    capped = train_scorer(spec, timeout_s=3.0)
+    assert capped(fast) == pytest.approx(2.5)
+    assert capped(slow) is None  # timed out at 3 s, not the problem's 10 s

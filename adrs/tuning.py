@@ -8,8 +8,8 @@ integer literals inside expressions (``n - 1``, ``k + 1``) and 0.0 / 1.0 are str
 tunables, and stay. Integer tunables range over [0, max(4|v|, 200)] (sign kept), floats over
 [v/10, 10v] (log scale; [-1, 1] for 0). ``gain_report`` tunes a program and the seed the same way
 and says how much of the program's gain over the seed survives; its trials time out after 4x the
-slower of the two as written (at least 10 s), so constants that make a program crawl fail fast. Optuna is imported lazily; this
-module writes no database.
+slower of the two as written (at least 10 s), so constants that make a program crawl fail fast.
+Optuna is imported lazily; this module writes no database.
 """
 
 from __future__ import annotations

@@ -106,15 +106,11 @@ async def evolve(campaign: Campaign) -> str:
                     campaign.on_progress(state.progress(config.evolution.budget, spec.better,
                                                         baselines, len(running)))
         except (KeyboardInterrupt, asyncio.CancelledError):
-            if baseline_task is not None:
-                baseline_task.cancel()
-            _abandon(executor, running)
+            _abandon(executor, running, baseline_task)
             store.finish("interrupted", "interrupted by the user", state.elapsed_s())
             raise
         except BaseException as err:
-            if baseline_task is not None:
-                baseline_task.cancel()
-            _abandon(executor, running)
+            _abandon(executor, running, baseline_task)
             store.finish("failed", f"{type(err).__name__}: {err}", state.elapsed_s())
             raise
         if baseline_task is not None:
@@ -224,9 +220,12 @@ async def _train_baselines(store: RunStore, campaign: Campaign,
     return {name: stored.get(name) for name in spec.compare_with}
 
 
-def _abandon(executor: Executor, running: dict[asyncio.Task[Outcome], int]) -> None:
+def _abandon(executor: Executor, running: dict[asyncio.Task[Outcome], int],
+             baselines: asyncio.Task | None) -> None:
+    """Stop the evaluations in flight (first, while their Ray refs are still known), then the
+    candidates' and the baselines' tasks."""
     executor.cancel()
-    for task in running:
+    for task in [*running, *([baselines] if baselines is not None else [])]:
         task.cancel()
 
 

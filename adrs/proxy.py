@@ -6,8 +6,9 @@ evaluator's functions and forge its metrics. ``candidate_process`` starts the ca
 run of its own (``adrs._candidate_server``) listening on a Unix socket that the host creates, and
 returns the text of a proxy module (``adrs._candidate_wire`` + ``adrs._candidate_proxy``) to write at
 ``program_path`` in the evaluator's sandbox: the evaluator's calls reach the candidate as data and
-its results come back as data (JSON, never pickle). The socket's folder is bound read-only into the
-evaluator's sandbox; the candidate's sandbox gets only the listening socket (fd 5).
+its results come back as data (JSON, never pickle). The socket's folder (one per process, so the
+evaluator's warm sandbox server is reused) is bound read-only into the evaluator's sandbox, which
+is trusted code; the candidate's sandbox gets only its own listening socket (fd 5).
 
 What it does not do: make values other than data cross (callbacks, class instances, generators fail
 with a TypeError on the side that sends them), or hide the problem folder from the candidate (it is
@@ -16,12 +17,14 @@ bound read-only in both sandboxes, as helper modules such as a simulator are the
 
 from __future__ import annotations
 
-import functools
+import atexit
+import contextlib
 import os
 import shutil
 import socket
 import tempfile
 import threading
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -70,9 +73,8 @@ def candidate_process(code: str, limits: Limits, binds: Sequence[str] = (),
     ``binds`` are read-only folders the candidate sees (the problem folder), ``paths`` go first on
     its sys.path (e.g. the folder holding the evaluator's helper modules).
     """
-    _remove_stale_socket_dirs()
-    folder = tempfile.mkdtemp(prefix=f"adrs-proxy-{os.getpid()}-")
-    path = os.path.join(folder, "candidate.sock")
+    folder = socket_folder()
+    path = os.path.join(folder, f"candidate-{uuid.uuid4().hex[:12]}.sock")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     process = CandidateProcess(folder, proxy_source(path))
     try:
@@ -99,12 +101,28 @@ def candidate_process(code: str, limits: Limits, binds: Sequence[str] = (),
             thread.join(STOP_PATIENCE_S)
     finally:
         listener.close()
-        shutil.rmtree(folder, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            os.unlink(path)
 
 
-@functools.cache
+def socket_folder() -> str:
+    """This process's folder of candidate sockets (one per evaluation inside it). It stays the same
+    for the process's life, so the evaluator's sandbox, which binds it read-only, keeps the same
+    configuration and its warm fork server is reused; sockets created later show through the bind."""
+    pid = os.getpid()
+    if pid not in _SOCKET_FOLDERS:
+        _remove_stale_socket_dirs()
+        folder = tempfile.mkdtemp(prefix=f"adrs-proxy-{pid}-")
+        _SOCKET_FOLDERS[pid] = folder
+        atexit.register(shutil.rmtree, folder, True)
+    return _SOCKET_FOLDERS[pid]
+
+
+_SOCKET_FOLDERS: dict[int, str] = {}
+
+
 def _remove_stale_socket_dirs() -> None:
-    """Once per process: socket folders left by processes that died mid-evaluation."""
+    """Socket folders left by processes that died (a killed Ray worker or driver)."""
     for path in Path(tempfile.gettempdir()).glob("adrs-proxy-*-*"):
         pid = path.name.split("-")[2]
         if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):

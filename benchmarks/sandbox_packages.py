@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from adrs.evaluation import evaluate_program
+from adrs.fork_server import stop_all
 from adrs.openevolve import import_openevolve
 from adrs.problem import load_problem
 from adrs.sandbox import Limits, isolation_level, run_program
@@ -50,29 +51,38 @@ def main() -> None:
         "scipy + matplotlib declared": (TRIVIAL, Limits(packages=("scipy", "matplotlib"))),
         "scipy declared and imported": (IMPORTS, Limits(packages=("scipy",))),
     }
+    cold: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(max(3, args.repeat // 3)):  # a fresh server each time, variants interleaved
+        for name, (code, limits) in variants.items():
+            stop_all()
+            cold[name].append(timed(lambda c=code, lim=limits: run_program(c, "f", [{}], lim)))
+    warm: dict[str, list[float]] = {}
+    for name, (code, limits) in variants.items():  # the warm server of each configuration
+        stop_all()
+        assert run_program(code, "f", [{}], limits).status == "ok", name
+        warm[name] = [timed(lambda c=code, lim=limits: run_program(c, "f", [{}], lim))
+                      for _ in range(args.repeat)]
+    report("cold (server start + run)", cold)
+    report("warm (run in a warm server)", warm)
     with tempfile.TemporaryDirectory() as tmp:
         specs = {mode: load_problem(str(import_openevolve(FIXTURE, Path(tmp), candidate_process=mode)
                                         .problem_dir)) for mode in ("shared", "proxy")}
         evaluators = {mode: spec.load_evaluator() for mode, spec in specs.items()}
-        for name, (code, limits) in variants.items():  # warm-up
-            assert run_program(code, "f", [{}], limits).status == "ok", name
-        times: dict[str, list[float]] = {name: [] for name in [*variants, "OpenEvolve shared",
-                                                               "OpenEvolve proxy"]}
-        for _ in range(args.repeat):
-            for name, (code, limits) in variants.items():
-                times[name].append(timed(lambda c=code, lim=limits: run_program(c, "f", [{}], lim)))
-            for mode in ("shared", "proxy"):
-                spec = specs[mode]
-                times[f"OpenEvolve {mode}"].append(timed(lambda s=spec, m=mode: evaluate_program(
+        evaluations: dict[str, list[float]] = {"shared": [], "proxy": []}
+        for _ in range(args.repeat + 1):
+            for mode, spec in specs.items():
+                evaluations[mode].append(timed(lambda s=spec, m=mode: evaluate_program(
                     s.seed_code, evaluators[m], "train", s.limits)))
-    base = statistics.median(times["no package declared"])
-    shared = statistics.median(times["OpenEvolve shared"])
+    report("OpenEvolve evaluation (oe_tamper seed)", {m: v[1:] for m, v in evaluations.items()})
+
+
+def report(title: str, times: dict[str, list[float]]) -> None:
+    base = statistics.median(next(iter(times.values())))
+    print(title)
     for name, values in times.items():
         median = statistics.median(values)
-        reference = shared if name == "OpenEvolve proxy" else base
-        label = "vs shared" if name == "OpenEvolve proxy" else "vs no package"
-        print(f"{name:32s} median {1000 * median:7.1f} ms  ({median / reference:.2f}x {label}, "
-              f"+{1000 * (median - reference):.1f} ms)  best {1000 * min(values):7.1f} ms")
+        print(f"  {name:30s} median {1000 * median:7.1f} ms ({median / base:.2f}x, "
+              f"{1000 * (median - base):+.1f} ms)  best {1000 * min(values):7.1f} ms")
 
 
 if __name__ == "__main__":

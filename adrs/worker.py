@@ -1,6 +1,7 @@
 """Score one candidate on one split, safely: the only place where a failure of the trusted
 evaluator (it cannot be loaded, or it raises while scoring) becomes an ``evaluator_error`` result
-instead of an exception. Runs inside a Ray worker (``evaluate_candidate``) or a local thread
+instead of an exception, and a failure of the sandbox itself an ``infra_error`` (retried by
+``adrs.retry``). Runs inside a Ray worker (``evaluate_candidate``) or a local thread
 (``adrs.executor.LocalExecutor``). Never touches the database; returns an EvalResult value,
 stamped in a Ray worker with the node that produced it (``EvalResult.node``)."""
 
@@ -13,7 +14,7 @@ from dataclasses import replace
 
 from adrs.evaluation import EvalResult, Evaluator, Split, evaluate_program
 from adrs.problem import load_problem
-from adrs.sandbox import Limits
+from adrs.sandbox import Limits, SandboxError
 from adrs.status import Status
 
 
@@ -33,6 +34,8 @@ def evaluate_safely(load: Callable[[], Evaluator], code: str, split: Split,
                                   + traceback.format_exc(limit=-8))
     try:
         return evaluate_program(code, evaluator, split, limits)
+    except SandboxError as err:  # the sandbox itself failed (e.g. its server died): infrastructure
+        return EvalResult.failure(Status.INFRA_ERROR, f"the sandbox failed: {err}")
     except Exception:
         return EvalResult.failure(Status.EVALUATOR_ERROR, "the evaluator raised while scoring:\n"
                                   + traceback.format_exc(limit=-8))

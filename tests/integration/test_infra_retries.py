@@ -132,3 +132,25 @@ def test_infra_retries_must_be_a_small_count() -> None:
         with pytest.raises(ConfigError, match="infra_retries"):
             load_run_config(overrides={"evolution": {"infra_retries": bad}})
     assert load_run_config(overrides={"evolution": {"infra_retries": 0}}).evolution.infra_retries == 0
+
+
+def test_a_sandbox_that_fails_is_an_infra_error_and_is_retried(crashy) -> None:
+    """The sandbox itself failing (here: limits that leave the interpreter no room to start) is
+    the infrastructure's fault: infra_error, tried again, never blamed on the candidate."""
+    from dataclasses import replace
+
+    from adrs.problem import load_problem
+    from adrs.worker import evaluate_safely
+
+    problem, _ = crashy
+    spec = load_problem(str(problem))
+    starved = replace(spec.limits, memory_mb=1)
+    result = evaluate_safely(spec.load_evaluator, spec.seed_code, "train", starved)
+    assert result.status == "infra_error" and "the sandbox failed" in result.feedback, result.feedback
+
+    async def retried() -> EvalResult:
+        executor = LocalExecutor(spec.load_evaluator, starved)
+        return await RetryingExecutor(executor, attempts=2).evaluate(spec.seed_code, "train")
+
+    result = asyncio.run(retried())
+    assert result.status == "infra_error" and "all 2 attempts" in result.feedback

@@ -42,18 +42,19 @@ def query(url: str, sql: str, *params: object) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def lab(postgres, tmp_path_factory):
-    """Two campaigns started together on one database: smtt (budget 2) and sleepy (budget 12)."""
+    """Two campaigns started together on one database, long enough to write at the same time:
+    smtt (budget 10) and sleepy (budget 12, 1 s per evaluation)."""
     work = tmp_path_factory.mktemp("lab")
     sleepy = work / "sleepy"
     import shutil
 
     shutil.copytree(SLEEPY, sleepy)
     raw = yaml.safe_load((sleepy / "problem.yaml").read_text())
-    raw["instances"]["cost_s"] = 0.3
+    raw["instances"]["cost_s"] = 1.0
     (sleepy / "problem.yaml").write_text(yaml.safe_dump(raw))
     url = postgres.create_database("lab_lineage")
     common = ["--db", url, "--workers", "2", "--runs-dir", str(work / "runs")]
-    procs = [start("run", "smtt", "--budget", "2", *common, cwd=work),
+    procs = [start("run", "smtt", "--budget", "10", *common, cwd=work),
              start("run", str(sleepy), "--budget", "12", *common, cwd=work)]
     outputs = [p.communicate(timeout=900)[0] for p in procs]
     for p, out in zip(procs, outputs, strict=True):
@@ -65,7 +66,7 @@ def lab(postgres, tmp_path_factory):
 def test_two_concurrent_campaigns_lose_nothing(lab) -> None:
     url, runs = lab["url"], lab["runs"]
     assert set(runs) == {"smtt", "sleepy"}
-    for problem, budget in (("smtt", 2), ("sleepy", 12)):
+    for problem, budget in (("smtt", 10), ("sleepy", 12)):
         seqs = [s for (s,) in query(url, "SELECT seq FROM program WHERE run_id = %s ORDER BY seq",
                                     runs[problem])]
         assert seqs == list(range(budget + 1)), problem
@@ -95,7 +96,7 @@ def test_every_browsing_command_reads_the_shared_database(lab) -> None:
     report = json.loads(best.stdout)
     program_id = report["program_id"]
     shown = adrs("show", str(program_id), "--run", runs["sleepy"], "--db", url, cwd=work)
-    assert f"program #{program_id}" in shown.stdout and "node " in shown.stdout
+    assert f"program #{program_id}" in shown.stdout
     chain = adrs("lineage", "--run", runs["sleepy"], "--db", url, cwd=work)
     assert f"lineage of program #{program_id}" in chain.stdout
     spend = adrs("spend", runs["smtt"], "--db", url, "--json", cwd=work)
@@ -120,7 +121,7 @@ def test_resume_continues_the_run_in_the_shared_database(lab) -> None:
     assert after[:len(before)] == before and [s for _, s, _ in after] == list(range(17))
     assert query(url, "SELECT count(*) FROM run") == [(2,)]
     other = query(url, "SELECT count(*) FROM program WHERE run_id = %s", runs["smtt"])
-    assert other == [(3,)]  # the other run is untouched
+    assert other == [(11,)]  # the other run is untouched
 
 
 def test_bad_password_and_missing_driver_are_clear_and_masked(postgres, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ loses nothing, and a node that cannot evaluate the problem is named before any e
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -88,6 +89,14 @@ def test_campaign_spreads_over_every_node_and_records_it(cluster, tmp_path: Path
     assert all(node for _, status, node in rows if status == "ok")  # every evaluation names its node
     used = Counter(node.split("/")[1] for _, _, node in rows if node)
     assert set(used) == {short(n) for n in cluster.nodes}, used  # every node evaluated some
+    best = json.loads(subprocess.run([*ADRS, "best", "--json", "--runs-dir", str(runs)], capture_output=True,
+                                     text=True, check=True).stdout)["program_id"]
+    shown = subprocess.run([*ADRS, "show", str(best), "--runs-dir", str(runs)], capture_output=True,
+                           text=True, check=True).stdout
+    connection = sqlite3.connect(next(runs.glob("*/adrs.sqlite")))
+    (node,) = connection.execute("SELECT node FROM program WHERE id = ?", (best,)).fetchone()
+    connection.close()
+    assert node and f"node {node}" in shown  # adrs show names the node
 
 
 def test_killing_a_node_mid_campaign_loses_nothing(cluster, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from adrs.problem import ProblemSpec, load_problem
 from adrs.prompt import ProblemContext
 from adrs.proposer import Proposer
 from adrs.proposer.factory import make_proposer
+from adrs.redact import MASK, redact_data
 from adrs.sandbox import isolation_level
 
 
@@ -84,11 +86,39 @@ def run_isolation(spec: ProblemSpec) -> str:
     return f"{isolation_level()}; evaluator: {evaluator_guarantee(spec)}"
 
 
-def new_campaign(problem: str, config: RunConfig) -> Campaign:
-    """Create the run (database row and folder) for ``problem``; Ray is not started here."""
+Say = Callable[[list[str]], None]
+
+
+def checked_llm(config: RunConfig, spec: ProblemSpec, say: Say | None) -> Proposer:
+    """The proposer, checked; with ``say`` (a printer) and ``llm.preflight`` on, every model is
+    first reached and then asked one tiny question (``adrs.preflight``): CampaignError, before
+    anything is created, if one cannot answer. When every model has an ``api_base``, unreachable
+    URLs are found before litellm loads (seconds); else missing keys are named first."""
+    from adrs.preflight import check_models, check_reach
+
+    check = say is not None and config.llm.preflight and bool(config.llm.ensemble())
+    local = all(m.api_base for m in config.llm.ensemble())
+    if check and local:
+        check_reach(config.llm)
+    proposer = checked_proposer(config, spec)
+    if check and say is not None:
+        if not local:
+            check_reach(config.llm)
+        say([c.line() for c in check_models(config.llm)])
+    return proposer
+
+
+def stored_config(config: RunConfig) -> dict:
+    """The run config as stored with the run: passwords and keys masked (``adrs.redact``)."""
+    return redact_data(config.to_dict())
+
+
+def new_campaign(problem: str, config: RunConfig, preflight: Say | None = None) -> Campaign:
+    """Create the run (database row and folder) for ``problem``; Ray is not started here.
+    With ``preflight`` (a printer of its lines), the models are checked first."""
     spec = load_problem(problem)
     check_sandbox_packages(spec, config)
-    proposer = checked_proposer(config, spec)
+    proposer = checked_llm(config, spec, preflight)
     run_id = new_run_id(spec.name)
     runs_dir = Path(config.db.runs_dir)
     if config.db.url:
@@ -99,32 +129,37 @@ def new_campaign(problem: str, config: RunConfig) -> Campaign:
         store.create_sqlite(runs_dir / run_id / store.DB_FILE)
     engine = store.open_engine(url)
     store.create_run(engine, run_id, {
-        "problem": spec.name, "problem_root": str(spec.root), "config": _storable(config),
+        "problem": spec.name, "problem_root": str(spec.root), "config": stored_config(config),
         "seed": config.evolution.seed, "proposer": config.llm.label, "isolation": run_isolation(spec),
         "objective": spec.objective, "direction": spec.direction})
     return Campaign(spec, config, run_id, engine, proposer, spec.limits_with(config.sandbox))
 
 
 def resume_campaign(run_ref: str | None, runs_dir: Path, db_url: str | None,
-                    budget: int | None, max_time_s: float | None = None) -> Campaign:
-    """Reopen a run (default: the newest) with its stored config, optionally new budgets."""
+                    budget: int | None, max_time_s: float | None = None,
+                    preflight: Say | None = None, config_path: Path | None = None) -> Campaign:
+    """Reopen a run (default: the newest) with its stored config (overlaid by ``config_path``),
+    optionally new budgets."""
     url, run_id = locate_run(runs_dir, db_url, run_ref)
     engine = store.open_engine(url)
     with open_reader(url) as reader:
         run = get_run(reader, run_id)
-    config = with_budget(load_run_config(base=run.config), budget, max_time_s)
+    config = with_budget(load_run_config(config_path, base=run.config), budget, max_time_s)
+    _check_unmasked(config)
     spec = load_problem(run.problem_root if Path(run.problem_root).is_dir() else run.problem)
     check_sandbox_packages(spec, config)
-    proposer = checked_proposer(config, spec)
-    store.reopen_run(engine, run_id, {"config": _storable(config), "isolation": run_isolation(spec)})
+    proposer = checked_llm(config, spec, preflight)
+    store.reopen_run(engine, run_id, {"config": stored_config(config),
+                                      "isolation": run_isolation(spec)})
     return Campaign(spec, config, run_id, engine, proposer, spec.limits_with(config.sandbox))
 
 
-def _storable(config: RunConfig) -> dict:
-    """The config as stored in the run row: a database password is never stored."""
-    from adrs.redact import redact
+def _check_unmasked(config: RunConfig) -> None:
+    """A stored config had a password masked (in an ``api_base`` URL): it must be given again."""
+    from adrs.errors import ConfigError
 
-    raw = config.to_dict()
-    if raw["db"]["url"]:
-        raw["db"]["url"] = redact(raw["db"]["url"])
-    return raw
+    for model in config.llm.ensemble():
+        if model.api_base and MASK in model.api_base:
+            raise ConfigError(f"llm.api_base of {model.model} had a password, which adrs does "
+                              f"not store ({model.api_base}); give the URL again: "
+                              f"`adrs resume RUN --config FILE` with llm.api_base in FILE")

@@ -73,6 +73,13 @@ class LLMConfig:
     breaker_cooldown_s: float = 60.0  # pause before one trial call (half-open)
     concurrency: int = 4  # calls in flight at once
     cache_dir: str | None = None  # on-disk response cache for deterministic replay; None: off
+    # before the seed is evaluated, one tiny request per model (off for per-request billing)
+    preflight: bool = True
+    preflight_timeout_s: float = 15.0
+    # stop the campaign ("stopped: LLM unavailable", resumable) after this many failed proposals
+    # in a row, or when every model's circuit breaker has been open this long
+    stop_after_failed_proposals: int = 10
+    stop_after_unavailable_s: float = 300.0
 
     def ensemble(self) -> tuple[ModelConfig, ...]:
         """The models to ask: ``model`` alone when set, else ``models``."""
@@ -91,7 +98,10 @@ class LLMConfig:
     def __post_init__(self) -> None:
         positive = {"timeout_s": self.timeout_s, "max_tokens": self.max_tokens,
                     "concurrency": self.concurrency, "max_wait_s": self.max_wait_s,
-                    "breaker_failures": self.breaker_failures}
+                    "breaker_failures": self.breaker_failures,
+                    "preflight_timeout_s": self.preflight_timeout_s,
+                    "stop_after_failed_proposals": self.stop_after_failed_proposals,
+                    "stop_after_unavailable_s": self.stop_after_unavailable_s}
         for name, value in positive.items():
             if value <= 0:
                 raise ConfigError(f"llm: {name} must be positive, got {value}")
@@ -239,7 +249,31 @@ def load_run_config(path: Path | None = None, overrides: dict[str, dict[str, Any
     for section, values in (overrides or {}).items():
         raw.setdefault(section, {})
         raw[section].update({k: v for k, v in values.items() if v is not None})
-    return build_dataclass(RunConfig, raw, str(path or "config"))
+    config = build_dataclass(RunConfig, raw, str(path or "config"))
+    check_llm_timeouts(config.llm, str(path or "config"))
+    return config
+
+
+def check_llm_timeouts(llm: LLMConfig, where: str = "config") -> None:
+    """Reject timeouts that contradict each other. A proposal that gives up (``max_wait_s``)
+    before a paused model's trial call (``breaker_cooldown_s``) or before one call may finish
+    (``timeout_s``) fails at once, and the campaign burns its budget in seconds."""
+    if not llm.ensemble():
+        return
+    problems = []
+    if llm.max_wait_s < llm.timeout_s:
+        problems.append(f"llm.max_wait_s ({llm.max_wait_s:g}) is shorter than llm.timeout_s "
+                        f"({llm.timeout_s:g}): no call could use its full timeout")
+    if llm.max_wait_s < llm.breaker_cooldown_s:
+        problems.append(f"llm.max_wait_s ({llm.max_wait_s:g}) is shorter than "
+                        f"llm.breaker_cooldown_s ({llm.breaker_cooldown_s:g}): every proposal "
+                        f"would give up while a paused model waits for its trial call, spending a "
+                        f"candidate each time")
+    if problems:
+        raise ConfigError(f"{where}: inconsistent LLM timeouts: " + "; ".join(problems)
+                          + f". For example: timeout_s {llm.timeout_s:g}, breaker_cooldown_s "
+                          f"{min(llm.breaker_cooldown_s, llm.max_wait_s):g}, max_wait_s "
+                          f"{max(llm.max_wait_s, llm.timeout_s + llm.breaker_cooldown_s):g}")
 
 
 def build_dataclass(cls: type, raw: Any, where: str) -> Any:

@@ -29,7 +29,7 @@ from adrs.evaluation import seed_failure
 from adrs.executor import Executor, RayExecutor
 from adrs.loopstate import LoopState, Progress
 from adrs.outcome import Failure, Outcome, beats
-from adrs.patch import PatchError, apply_proposal
+from adrs.patch import PatchError, apply_proposal, check_entry
 from adrs.plan import SEED_PLAN, SEED_SEQ, IslandPlanner, Plan, Planner
 from adrs.problem import ProblemSpec
 from adrs.program import Candidate
@@ -37,6 +37,7 @@ from adrs.proposer import Proposal, ProposalError, Proposer
 from adrs.retry import with_retries
 from adrs.sandbox import Limits
 from adrs.status import Fault, Status
+from adrs.stop_rules import STOPPED, LLMWatch
 from adrs.stopping import BUDGETS, StopRule, stop_reason
 
 __all__ = ["Campaign", "Progress", "evolve", "with_budget"]
@@ -72,19 +73,21 @@ async def evolve(campaign: Campaign) -> str:
         _check_seed(state)
         baselines: dict[str, float | None] = dict.fromkeys(spec.compare_with)
         baseline_task: asyncio.Task[dict[str, float | None]] | None = None  # after the seed is queued
+        watch = LLMWatch(config.llm, proposer)  # paces failed proposals, stops when the LLM is gone
         running: dict[asyncio.Task[Outcome], int] = {}
         next_seq, reason = SEED_SEQ, ""
         duplicates = DuplicateIndex(state.programs)
         try:
             while True:
-                reason = reason or stop_reason(campaign.stop_rules, config.evolution, state, next_seq)
+                reason = reason or stop_reason(campaign.stop_rules, config.evolution, state, next_seq) \
+                    or _llm_stop(watch, running)
                 while not reason and len(running) < window and state.can_propose(next_seq, window):
                     if next_seq not in state.done:
                         plan = SEED_PLAN if next_seq == SEED_SEQ else \
                             planner.plan(state.visible(next_seq, window), next_seq)
                         duplicates.expect(next_seq)
                         running[asyncio.create_task(
-                            _candidate(campaign, executor, plan, duplicates))] = next_seq
+                            _candidate(campaign, executor, plan, duplicates, watch))] = next_seq
                     next_seq += 1
                     reason = stop_reason(campaign.stop_rules, config.evolution, state, next_seq)
                 if baseline_task is None:  # the seed goes first: nothing waits for the baselines
@@ -92,7 +95,8 @@ async def evolve(campaign: Campaign) -> str:
                 if not running:
                     break
                 awaited = {*running, baseline_task} if not baseline_task.done() else set(running)
-                finished, _ = await asyncio.wait(awaited, return_when=asyncio.FIRST_COMPLETED)
+                finished, _ = await asyncio.wait(awaited, timeout=watch.poll_s,
+                                                 return_when=asyncio.FIRST_COMPLETED)
                 if baseline_task.done():
                     baselines = baseline_task.result()
                 for task in sorted(finished & running.keys(), key=running.__getitem__):
@@ -115,12 +119,25 @@ async def evolve(campaign: Campaign) -> str:
             raise
         if baseline_task is not None:
             await baseline_task  # stored for the report even when the loop ended first
-        store.finish("finished", reason or "budget reached", state.elapsed_s())
+        store.finish(STOPPED if watch.reason else "finished", reason or "budget reached",
+                     state.elapsed_s())
         return reason or "budget reached"
 
 
+def _llm_stop(watch: LLMWatch, running: dict[asyncio.Task[Outcome], int]) -> str:
+    """The LLM stop rule's reason; when it holds, candidates still waiting for a proposal are
+    dropped (not stored: ``adrs resume`` re-creates them); evaluations in flight finish."""
+    reason = watch.stop_reason()
+    if reason:
+        for task, seq in list(running.items()):
+            if seq in watch.proposing:
+                task.cancel()
+                del running[task]
+    return reason
+
+
 async def _candidate(campaign: Campaign, executor: Executor, plan: Plan,
-                     duplicates: DuplicateIndex) -> Outcome:
+                     duplicates: DuplicateIndex, watch: LLMWatch | None = None) -> Outcome:
     """One candidate's path: propose, patch, evaluate unless it duplicates an evaluated program.
     Failures before evaluation are Outcomes."""
     if plan.parent is None:  # the seed: nothing to propose
@@ -128,13 +145,20 @@ async def _candidate(campaign: Campaign, executor: Executor, plan: Plan,
         await duplicates.claim_in_turn(seed.code, plan.seq)
         return await _evaluate(executor, plan, None, seed, 0.0)
     started = time.perf_counter()
-    proposal = await _propose(campaign.proposer, plan)
+    if watch is None:
+        proposal = await _propose(campaign.proposer, plan)
+    else:
+        async with watch.turn(plan.seq):
+            proposal = await _propose(campaign.proposer, plan)
+            watch.record(proposal.result.status if isinstance(proposal, Outcome) else Status.OK,
+                         proposal.result.feedback if isinstance(proposal, Outcome) else "")
     propose_s = time.perf_counter() - started
     if isinstance(proposal, Outcome):
         return replace(proposal, propose_s=propose_s)
     try:
         patched = apply_proposal(plan.parent.code, proposal.text, proposal.kind,
                                  truncated=proposal.truncated)
+        check_entry(patched.code, campaign.spec.entry)
     except PatchError as err:
         return Outcome(plan, proposal, None, Failure(Status.PATCH_ERROR, str(err)), propose_s)
     candidate = Candidate(code=patched.code, parent_id=plan.parent.id, diff=patched.diff,

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from adrs.outcome import Outcome
 from adrs.plan import SEED_SEQ
 from adrs.program import ProgramView
+from adrs.progress import outcome_summary
 from adrs.status import Fault, Status
 
 
@@ -31,6 +32,8 @@ class Progress:
     in_flight: int
     session_done: int = 0  # finished in this session (for the ETA)
     session_s: float = 0.0
+    counts: dict[str, int] = field(default_factory=dict)  # candidates by status
+    last_failure: str = ""  # the latest failed candidate's reason, one line
 
     @property
     def eta_s(self) -> float | None:
@@ -87,4 +90,5 @@ class LoopState:
                         valid=sum(p.status == Status.OK for p in candidates), best_score=best,
                         baselines=baselines, elapsed_s=self.elapsed_s(), cost_usd=self.cost_usd,
                         in_flight=in_flight, session_done=self.session_done,
-                        session_s=time.perf_counter() - self.started)
+                        session_s=time.perf_counter() - self.started,
+                        **outcome_summary(candidates))

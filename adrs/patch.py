@@ -98,6 +98,31 @@ def apply_proposal(parent_code: str, text: str, kind: str, *, truncated: bool = 
     return Patched(code=code, diff=unified_diff(_join(parent), code))
 
 
+def check_entry(code: str, entry: str) -> None:
+    """Raise PatchError when ``code`` parses but no longer defines the problem's entry function
+    at module level (a full rewrite that dropped it): rejected before any evaluation."""
+    import ast
+
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return  # the evaluation reports syntax errors with their line
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) \
+                and node.name == entry:
+            return
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == entry for t in targets):
+                return
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            if any((alias.asname or alias.name) == entry for alias in node.names):
+                return
+    raise PatchError(f"the new program no longer defines the entry function `{entry}` at module "
+                     f"level, so the evaluator could not call it; keep `def {entry}(...)` with "
+                     f"its signature and change its body or the code it calls")
+
+
 def unified_diff(parent_code: str, child_code: str) -> str:
     """Unified diff from ``parent_code`` to ``child_code`` (empty when they are equal)."""
     lines = difflib.unified_diff(parent_code.splitlines(), child_code.splitlines(),

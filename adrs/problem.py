@@ -133,6 +133,14 @@ def load_problem(name_or_path: str) -> ProblemSpec:
     return parse_problem(path.resolve())
 
 
+def shadowing_note(name_or_path: str) -> str | None:
+    """A note when a bare name (``eplb``) picks a local folder over the built-in problem."""
+    path = Path(name_or_path)
+    if len(path.parts) == 1 and (path / "problem.yaml").is_file() and name_or_path in problem_dirs():
+        return f"using ./{name_or_path} (a folder here), not the built-in {name_or_path}"
+    return None
+
+
 def _plugin_folder(group: str, name: str) -> Path | None:
     from adrs.plugins import PluginError, find_plugin_folder
 

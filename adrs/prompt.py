@@ -12,6 +12,7 @@ This module holds no prompt text and does not choose parents or templates.
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,11 +79,20 @@ def render_prompt(
     values = {"template": template, "problem": problem, "parent": parent, "second": second,
               "inspirations": inspirations, "feedback_limit": feedback_limit}
     messages = (
-        {"role": "system", "content": _render(env, SYSTEM_TEMPLATE, values)},
-        {"role": "user", "content": _render(env, f"{template}.j2", values)},
+        {"role": "system", "content": for_model(_render(env, SYSTEM_TEMPLATE, values))},
+        {"role": "user", "content": for_model(_render(env, f"{template}.j2", values))},
     )
     return Prompt(template=template, parent=parent, inspirations=inspirations,
                   messages=messages, seed=seed, second=second)
+
+
+def for_model(text: str) -> str:
+    """Prompt text as sent: no host paths (the Python install, adrs, the current and home
+    folders, temporary files) and no secrets (``adrs.redact``)."""
+    from adrs.redact import redact, strip_host_paths
+
+    return redact(strip_host_paths(text, [(sys.prefix, "<python>"), (sys.base_prefix, "<python>"),
+                                          (builtin_dir("prompts").parent, "<adrs>")]))
 
 
 def environment(template_dir: Path | str | None = None) -> jinja2.Environment:

@@ -1,31 +1,88 @@
-"""Hide credentials in text shown to people: passwords in URLs (``scheme://user:secret@host``).
+"""Hide credentials and host details in text shown to people, stored, or sent to a model.
 
-Used wherever a database URL (or an error message that may quote one) reaches the terminal, a log
-or a stored config. Standard library only, so browsing commands can use it for free.
+- passwords in URLs (``scheme://user:secret@host``) and ``password=...`` pairs;
+- API keys: the values of environment variables whose name says key/token/secret/password, and
+  strings shaped like provider keys (``sk-...``, ``sk-ant-...``, ``AIza...``, bearer tokens);
+- host paths (``strip_host_paths``): absolute folders of this machine, for text that goes into a
+  prompt, replaced by short placeholders.
+
+Used wherever text reaches the terminal, a log, the database or a prompt (``adrs.db``, the CLI, the
+LLM proposer, the prompt renderer). Standard library only, so browsing commands use it for free.
+It does not decide what is secret beyond these patterns.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 MASK = "***"
 # user:password@ in any scheme://... URL; the password may contain anything but '@', '/' or space
 _URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)(?P<secret>[^@/\s]+)(?=@)")
 # key=value pairs in libpq connection strings and query strings
 _KEY_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<secret>'[^']*'|[^\s&;]+)", re.IGNORECASE)
+# shapes of provider keys (OpenAI, Anthropic, Google, generic bearer tokens)
+_KEY_SHAPES = re.compile(r"\b(?:sk-(?:ant-)?[A-Za-z0-9_\-]{8,}|AIza[0-9A-Za-z_\-]{20,}"
+                         r"|(?<=Bearer )[A-Za-z0-9._\-]{12,})")
+_SECRET_ENV = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
+_MIN_SECRET = 6  # shorter environment values (e.g. "1") would mask ordinary text
+
+
+def env_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Values of environment variables whose name marks them as secrets (longest first)."""
+    environ = os.environ if environ is None else environ
+    found = {v for k, v in environ.items() if _SECRET_ENV.search(k) and len(v) >= _MIN_SECRET}
+    return sorted(found, key=len, reverse=True)
 
 
 def redact(text: str, *secrets: str) -> str:
-    """``text`` with URL passwords, ``password=...`` values and each of ``secrets`` masked."""
+    """``text`` with URL passwords, ``password=...`` values, API keys (from the environment and
+    by shape) and each of ``secrets`` masked."""
+    if not text:
+        return text
+    for secret in (*secrets, *env_secrets()):
+        if secret and len(secret) >= 3:
+            text = text.replace(secret, MASK)
     text = _URL_PASSWORD.sub(lambda m: m["head"] + MASK, text)
     text = _KEY_PASSWORD.sub(lambda m: m["head"] + MASK, text)
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, MASK)
-    return text
+    return _KEY_SHAPES.sub(MASK, text)
+
+
+def redact_data(value: Any, *secrets: str) -> Any:
+    """``value`` (nested dicts, lists, tuples of strings and scalars) with every string redacted."""
+    if isinstance(value, str):
+        return redact(value, *secrets)
+    if isinstance(value, Mapping):
+        return {k: redact_data(v, *secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(redact_data(v, *secrets) for v in value)
+    return value
 
 
 def url_password(url: str) -> str:
     """The password part of ``url`` (empty when there is none), to mask it wherever it appears."""
     found = _URL_PASSWORD.search(url)
     return found["secret"] if found else ""
+
+
+def shown_url(url: str) -> str:
+    """``url`` as it may be printed or stored: the password masked."""
+    return redact(url)
+
+
+_TMP_PATH = re.compile(r"(?<![\w.])/(?:tmp|var/tmp|private/var/folders)/[^\s'\",:)]*")
+
+
+def strip_host_paths(text: str, folders: Iterable[tuple[str | os.PathLike[str], str]] = ()) -> str:
+    """``text`` for a prompt: each ``(folder, placeholder)`` prefix, the home folder, the current
+    folder and temporary paths replaced by placeholders, so no host path reaches a model."""
+    if not text:
+        return text
+    pairs = [(str(folder), name) for folder, name in folders if str(folder) not in ("", "/")]
+    pairs += [(os.getcwd(), "."), (os.path.expanduser("~"), "~")]
+    for folder, name in sorted(pairs, key=lambda p: len(p[0]), reverse=True):
+        if folder not in ("", "/"):
+            text = text.replace(folder.rstrip("/"), name)
+    return _TMP_PATH.sub(lambda m: "<tmp>/" + m.group(0).rsplit("/", 1)[-1], text)

@@ -18,6 +18,7 @@ once. It is not a model.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections import deque
@@ -47,12 +48,14 @@ class Reply:
     completion_tokens: int = 7
     delay_s: float = 0.0  # wait before answering (cut short when the server stops)
     headers: tuple[tuple[str, str], ...] = ()
+    message: str = ""  # the error message of a status != 200 (default: "scripted error N")
 
     def body(self, model: str, protocol: str = "openai") -> dict[str, Any]:
         if protocol == "anthropic":
             return self._anthropic_body(model)
         if self.status != 200:
-            return {"error": {"message": f"scripted error {self.status}", "type": "server_error",
+            return {"error": {"message": self.message or f"scripted error {self.status}",
+                              "type": "server_error",
                               "code": str(self.status)}}
         return {
             "id": "chatcmpl-fake",
@@ -69,8 +72,8 @@ class Reply:
     def _anthropic_body(self, model: str) -> dict[str, Any]:
         if self.status != 200:
             kind = "rate_limit_error" if self.status == 429 else "api_error"
-            return {"type": "error", "error": {"type": kind,
-                                               "message": f"scripted error {self.status}"}}
+            return {"type": "error", "error": {"type": kind, "message": self.message
+                                               or f"scripted error {self.status}"}}
         blocks = [{"type": "text", "text": self.content}] if self.content is not None else []
         return {
             "id": "msg_fake", "type": "message", "role": "assistant", "model": model,
@@ -85,9 +88,13 @@ class FakeLLMServer:
     """Context manager running the fake server in a background thread."""
 
     def __init__(self, replies: Iterable[Reply] = (),
-                 responder: Callable[[dict[str, Any]], Reply] | None = None) -> None:
+                 responder: Callable[[dict[str, Any]], Reply] | None = None, *,
+                 models: Iterable[str] | None = None, api_key: str | None = None) -> None:
         self._replies: deque[Reply] = deque(replies)
         self._responder = responder  # used when the scripted replies run out
+        # when set: other model names get a 404 "model not found", other keys a 401
+        self.models = set(models) if models is not None else None
+        self.api_key = api_key
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self.requests: list[dict[str, Any]] = []
@@ -97,10 +104,7 @@ class FakeLLMServer:
         self.max_in_flight = 0
         self.arrived_at: list[float] = []  # time.perf_counter() of each request's arrival
         self.replied_at: list[float] = []  # ... and of each reply sent
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,),
-                                        daemon=True)
+        self._bind(0)
 
     @property
     def url(self) -> str:
@@ -123,6 +127,24 @@ class FakeLLMServer:
 
     def stop(self) -> None:
         self._stopping.set()
+        self._close()
+
+    def go_down(self) -> None:
+        """An outage: stop listening (connections are refused) until ``come_back``."""
+        self._close()
+
+    def come_back(self) -> None:
+        """Listen again on the same port after ``go_down``."""
+        self._bind(self._httpd.server_address[1])
+        self._thread.start()
+
+    def _bind(self, port: int) -> None:
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,),
+                                        daemon=True)
+
+    def _close(self) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)
@@ -168,6 +190,15 @@ def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
                 body = {"invalid_json": raw.decode(errors="replace")}
             headers = {key.lower(): value for key, value in self.headers.items()}
             protocol = "anthropic" if path in ANTHROPIC_PATHS else "openai"
+            refusal = _refusal(server, body, headers)
+            if refusal is not None:
+                with server._lock:
+                    server.requests.append(body)
+                    server.paths.append(path)
+                    server.headers.append(headers)
+                self._send(refusal[0], {"error": {"message": refusal[1], "type": "invalid_request_error",
+                                                  "code": refusal[2]}}, ())
+                return
             try:
                 reply = server._begin(path, body, headers)
             except Exception as err:  # a broken responder: answer 500 and say why
@@ -197,3 +228,45 @@ def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
             pass  # keep test output clean
 
     return Handler
+
+
+def _refusal(server: FakeLLMServer, body: dict[str, Any],
+             headers: dict[str, str]) -> tuple[int, str, str] | None:
+    """(status, message, code) for a wrong key or an unknown model, like a real provider."""
+    if server.api_key is not None:
+        given = headers.get("authorization", "").removeprefix("Bearer ") or headers.get("x-api-key", "")
+        if given != server.api_key:
+            return 401, "Incorrect API key provided.", "invalid_api_key"
+    model = str(body.get("model", ""))
+    if server.models is not None and model not in server.models:
+        return 404, f"The model `{model}` does not exist or you do not have access to it.", \
+            "model_not_found"
+    return None
+
+
+class BlackHoleServer:
+    """A TCP port on 127.0.0.1 that accepts connections (the kernel completes the handshake)
+    and never answers: the "black hole" a wedged proxy or a stopped VM looks like."""
+
+    def __init__(self) -> None:
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.listen(64)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._socket.getsockname()[1]}/v1"
+
+    def __enter__(self) -> BlackHoleServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._socket.close()
+
+
+def refused_url() -> str:
+    """An OpenAI-style base URL on 127.0.0.1 where nothing listens (connections are refused)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"

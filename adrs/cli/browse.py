@@ -16,6 +16,7 @@ import typer
 from rich.table import Table
 
 from adrs.cli.common import DbUrl, RunsDir, console, fmt_score, fmt_seconds, friendly_errors
+from adrs.redact import redact
 
 if TYPE_CHECKING:
     from adrs.db.reader import Reader, RunRecord
@@ -47,18 +48,19 @@ def runs(db: DbUrl = None, runs_dir: RunsDir = Path("runs"),
         with rd.open_reader(url) as reader:
             summaries.extend(rd.summarize_run(reader, run) for run in rd.runs(reader))
     if as_json:
-        console.print_json(json.dumps([s.__dict__ for s in summaries]))
+        console.print_json(json.dumps([s.__dict__ | {"best_split": "train"} for s in summaries]))
         return
-    from adrs.redact import redact
-
     table = Table(title=f"runs ({redact(db) if db else runs_dir})")
     table.add_column("run", no_wrap=True)
-    for column in ("problem", "proposer", "status", "programs", "valid", "best", "spend", "elapsed"):
+    for column in ("problem", "proposer", "status", "programs", "valid", "best (train)", "spend",
+                   "elapsed"):
         table.add_column(column)
     for s in summaries:
         table.add_row(s.id, s.problem, s.proposer, s.status, str(s.programs), str(s.valid),
                       fmt_score(s.best_score), f"${s.cost_usd:.2f}", fmt_seconds(s.elapsed_s))
     console.print(table)
+    console.print("best (train): the best score on the training instances, which the campaign "
+                  "optimized; `adrs best RUN` scores the promoted program on validation.")
 
 
 @app.command()
@@ -96,15 +98,17 @@ def best(
     runs_dir: RunsDir = Path("runs"),
 ) -> None:
     """The best program of a run, scored on validation (or holdout) instances next to the baselines."""
-    from adrs.cli.report_view import print_report
+    from adrs.cli.report_view import print_promotion, print_report
     from adrs.cli.search_view import print_duplicates, print_front, search_summary
     from adrs.db import reader as rd
     from adrs.problem import load_problem
+    from adrs.promote import promote
     from adrs.report import best_report
 
     split = "holdout" if holdout else split
     if split not in ("validation", "holdout"):
         raise typer.BadParameter("split must be 'validation' or 'holdout'")
+    spec = None
     with _open_run(runs_dir, db, run_id) as (reader, run):
         spec = load_problem(run.problem_root if Path(run.problem_root).is_dir() else run.problem)
         searched = search_summary(rd.programs(reader, run.id), spec.front)
@@ -114,8 +118,12 @@ def best(
             else:
                 print_front(searched, spec.front)
             return
-        top = _best_or_error(reader, run)
+        _best_or_error(reader, run)
+        promotion = promote(reader, run, spec)
         stored = rd.evaluations(reader, run.id, split)
+    assert promotion is not None
+    top = promotion.chosen
+    stored = [*stored, *_as_records(promotion.new, split)]
     report, _ = best_report(run, top, stored, spec, split)  # type: ignore[arg-type]
     if output is not None:
         output.write_text(top.code)
@@ -124,6 +132,7 @@ def best(
     else:
         print_report(report, top, show_code=output is None)
         print_duplicates(searched)
+        print_promotion(promotion, run.direction)
         if output is not None:
             console.print(f"wrote program #{report.program_id} to {output}")
 
@@ -157,8 +166,17 @@ def show(
     if p.feedback:
         console.print(f"feedback:\n{p.feedback}")
     console.print(Syntax(p.code, "python", word_wrap=True))
-    if prompt and p.prompt:
-        console.print(f"[bold]prompt[/]\n{p.prompt}", markup=True)
+    if prompt:
+        if p.prompt:
+            console.print("[bold]prompt[/]", markup=True)
+            console.print(p.prompt, markup=False)
+        elif p.seq == 0:
+            console.print("no prompt: this is the seed program, written by the problem's author")
+        else:
+            console.print(f"no prompt: program #{p.id} was proposed by the "
+                          f"{'offline mutator' if p.proposer == 'mutator' else p.proposer}, "
+                          f"which edits code directly and sends no prompt"
+                          + (f" ({p.note})" if p.note else ""))
 
 
 @app.command()
@@ -202,6 +220,16 @@ def _best_or_error(reader: Reader, run: RunRecord):  # noqa: ANN202 - a ProgramR
     if top is None:
         raise rd.DatabaseError(f"run {run.id} has no correct program yet")
     return top
+
+
+def _as_records(results: dict, split: str) -> list:
+    """Newly computed validation results (program id -> EvalResult) as stored-row records."""
+    from adrs.db.reader import EvaluationRecord
+
+    if split != "validation":
+        return []
+    return [EvaluationRecord(pid, None, split, r.status, r.score, dict(r.metrics))
+            for pid, r in results.items()]
 
 
 def _short(value: object) -> str:

@@ -9,10 +9,13 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from adrs.errors import CampaignError, ConfigError, DatabaseError
+from adrs.redact import redact
 
 console = Console(highlight=False)
+console.soft_wrap = not console.is_terminal  # a log file gets whole lines, not 80-column pieces
 err_console = Console(stderr=True, highlight=False)
 
 RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Folder holding one sub-folder per run.")]
@@ -37,9 +40,8 @@ def friendly_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except (ConfigError, DatabaseError, CampaignError) as err:
-            from rich.markup import escape  # messages may hold [brackets], e.g. adrs[postgres]
-
-            err_console.print(f"[bold red]error:[/] {escape(str(err))}", markup=True, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(redact(str(err)))}", markup=True,
+                              soft_wrap=True)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]

@@ -15,15 +15,14 @@ from adrs.cli.common import (
     OeConfig,
     RunsDir,
     console,
-    fmt_score,
-    fmt_seconds,
     friendly_errors,
 )
+from adrs.progress import DEFAULT_EVERY_S
+from adrs.redact import redact
 
 if TYPE_CHECKING:
     from adrs.config import RunConfig
     from adrs.evolve import Campaign
-    from adrs.evolve import Progress as LoopProgress
     from adrs.warm_start import SeedFirst
 
 app = typer.Typer()
@@ -31,6 +30,11 @@ app = typer.Typer()
 RayAddress = Annotated[str | None, typer.Option(
     "--ray-address", help="Join this Ray cluster (e.g. auto or head-host:6379) instead of starting a "
     "local one; default: $RAY_ADDRESS, then the config's ray.address.")]
+Preflight = Annotated[bool, typer.Option(
+    "--preflight/--no-preflight", help="Ask each model one tiny question before starting (off "
+    "for providers that bill per request; also llm.preflight).")]
+ProgressEvery = Annotated[float, typer.Option(
+    "--progress-every", help="Seconds between progress lines when stdout is not a terminal.")]
 
 
 @app.command()
@@ -57,10 +61,13 @@ def run(
     ray_address: RayAddress = None,
     oe_config: OeConfig = None,
     oe_candidate: OeCandidate = "auto",
+    preflight: Preflight = True,
+    progress_every: ProgressEvery = DEFAULT_EVERY_S,
 ) -> None:
     """Start a campaign on PROBLEM (or on an OpenEvolve / ADRS-benchmark folder)."""
     from adrs.config import ConfigError, load_run_config
     from adrs.openevolve import is_openevolve_dir, openevolve_problem
+    from adrs.problem import shadowing_note
 
     if openevolve is None and problem is not None and is_openevolve_dir(Path(problem)):
         openevolve = Path(problem)
@@ -73,18 +80,25 @@ def run(
         seed = seed if seed is not None else imported.seed
     if problem is None:
         raise typer.BadParameter("give a PROBLEM or --openevolve DIR")
+    note = shadowing_note(problem)
+    if note:
+        console.print(f"[yellow]{note}[/]")
     overrides = {
         "evolution": {"budget": budget, "seed": seed, "workers": workers, "max_time_s": max_time,
                       "budget_usd": budget_usd, "strategy": strategy},
-        "llm": {"model": model},
+        "llm": {"model": model, "preflight": None if preflight else False},
         "db": {"url": db, "runs_dir": str(runs_dir)},
     }
     run_config = load_run_config(config, overrides)
+    if preflight and run_config.llm.preflight and all(m.api_base for m in run_config.llm.ensemble()):
+        from adrs.preflight import check_reach
+
+        check_reach(run_config.llm)  # an unreachable server is said in seconds, before anything
     seed_first = _seed_first(problem, run_config, ray_address)
     from adrs.campaign import new_campaign
 
-    campaign = new_campaign(problem, run_config)
-    _drive(campaign, ray_address, seed_first)
+    campaign = new_campaign(problem, run_config, preflight=_say_preflight)
+    _drive(campaign, ray_address, seed_first, progress_every)
 
 
 def _seed_first(problem: str, config: RunConfig, ray_flag: str | None) -> SeedFirst | None:
@@ -107,33 +121,58 @@ def _seed_first(problem: str, config: RunConfig, ray_flag: str | None) -> SeedFi
 def resume(
     run_id: Annotated[str | None, typer.Argument(help="Run id (default: the newest run).")] = None,
     budget: Annotated[int | None, typer.Option(help="New candidate budget (total).")] = None,
+    more: Annotated[int | None, typer.Option("--more", help="Add N candidates to those already "
+                                             "evaluated.")] = None,
+    config: Annotated[Path | None, typer.Option(help="YAML overlaid on the stored config (e.g. "
+                                                "a new llm.api_base).")] = None,
     max_time: Annotated[float | None, typer.Option("--max-time", help="New wall-time budget (total "
                                                    "over all sessions), seconds.")] = None,
     db: DbUrl = None,
     runs_dir: RunsDir = Path("runs"),
     ray_address: RayAddress = None,
+    preflight: Preflight = True,
+    progress_every: ProgressEvery = DEFAULT_EVERY_S,
 ) -> None:
-    """Continue an interrupted or finished run where it stopped."""
+    """Continue an interrupted, stopped or finished run where it stopped."""
     from adrs.campaign import resume_campaign
+    from adrs.run_state import check_resumable
 
-    _drive(resume_campaign(run_id, runs_dir, db, budget, max_time), ray_address)
+    if budget is not None and more is not None:
+        raise typer.BadParameter("give --budget (a total) or --more (an addition), not both")
+    checked = check_resumable(runs_dir, db, run_id, budget, more)
+    if isinstance(checked, str):  # the budget is already reached: say so, start nothing
+        console.print(f"[yellow]{checked}[/]")
+        return
+    _drive(resume_campaign(run_id, runs_dir, db, checked, max_time,
+                           preflight=_say_preflight if preflight else None, config_path=config),
+           ray_address, progress_every=progress_every)
 
 
-def _drive(campaign: Campaign, ray_flag: str | None = None, seed_first: SeedFirst | None = None) -> None:
+def _say_preflight(lines: list[str]) -> None:
+    for line in lines:
+        console.print(f"pre-flight: {line}")
+
+
+def _drive(campaign: Campaign, ray_flag: str | None = None, seed_first: SeedFirst | None = None,
+           progress_every: float = DEFAULT_EVERY_S) -> None:
     """Start Ray, run the loop with a live display, then report on validation instances."""
     import asyncio
 
     from sqlalchemy.orm import Session
 
     from adrs.campaign import local_executor, start_ray
-    from adrs.cli.report_view import print_report
+    from adrs.cli.progress_view import LiveProgress
+    from adrs.cli.report_view import print_promotion, print_report
     from adrs.cli.search_view import print_duplicates, print_front, search_summary
     from adrs.cluster import ray_address
     from adrs.db import reader as rd
     from adrs.db import store
     from adrs.db.models import Run
     from adrs.evolve import evolve
+    from adrs.promote import promote
     from adrs.report import best_report
+    from adrs.run_state import Heartbeat
+    from adrs.stop_rules import UNAVAILABLE
 
     evolution = campaign.config.evolution
     with Session(campaign.engine) as session:
@@ -143,7 +182,7 @@ def _drive(campaign: Campaign, ray_flag: str | None = None, seed_first: SeedFirs
                       f"{run.proposer}  budget {evolution.budget}  workers {evolution.workers}  "
                       f"seed {evolution.seed}")
         console.print(f"sandbox isolation: {run.isolation}")
-        console.print(f"database: {campaign.engine.url.render_as_string(hide_password=True)}")
+        console.print(f"database: {redact(campaign.engine.url.render_as_string(hide_password=True))}")
     address = ray_address(ray_flag, campaign.config.ray.address)
     if address or evolution.executor == "ray":  # a cluster always runs on Ray
         console.print(f"joining the Ray cluster at {address} ..." if address else "starting Ray ...")
@@ -163,7 +202,8 @@ def _drive(campaign: Campaign, ray_flag: str | None = None, seed_first: SeedFirs
         signal.raise_signal(signal.SIGINT)
 
     signal.signal(signal.SIGTERM, stop_like_ctrl_c)
-    with _live_progress(campaign) as on_progress:
+    with Heartbeat(campaign.engine, campaign.run_id), \
+            LiveProgress(campaign, progress_every) as on_progress:
         campaign.on_progress = on_progress
         try:
             reason = asyncio.run(evolve(campaign))
@@ -173,6 +213,9 @@ def _drive(campaign: Campaign, ray_flag: str | None = None, seed_first: SeedFirs
                           f"`adrs resume {campaign.run_id}`")
             raise typer.Exit(143 if terminated else 130) from None
     console.print(f"stopped: {reason}")
+    if reason.startswith(UNAVAILABLE):
+        console.print(f"[yellow]the run is stopped, not finished[/]: finished work is saved; when "
+                      f"the model answers again, continue with `adrs resume {campaign.run_id}`")
     if campaign.config.llm.ensemble():  # an LLM campaign: what it cost and what it bought
         from adrs.cli.spend import print_spend
         from adrs.spend import spend_summary
@@ -182,19 +225,24 @@ def _drive(campaign: Campaign, ray_flag: str | None = None, seed_first: SeedFirs
     url = campaign.engine.url.render_as_string(hide_password=False)
     with rd.open_reader(url) as reader:
         run_record = rd.get_run(reader, campaign.run_id)
-        top = rd.best_program(reader, run_record)
-        stored = rd.evaluations(reader, campaign.run_id, "validation")
+        promotion = promote(reader, run_record, campaign.spec, threads=evolution.workers)
         searched = search_summary(rd.programs(reader, campaign.run_id), campaign.spec.front)
     print_duplicates(searched)
     if campaign.spec.front:
         print_front(searched, campaign.spec.front)
-    if top is None:
+    if promotion is None:
         console.print("[yellow]no correct program yet[/]")
         return
+    with Session(campaign.engine) as session:
+        store.add_program_evaluations(session, campaign.run_id, "validation", promotion.new)
+    with rd.open_reader(url) as reader:
+        stored = rd.evaluations(reader, campaign.run_id, "validation")
+    top = promotion.chosen
     report, new = best_report(run_record, top, stored, campaign.spec, "validation", threads=evolution.workers)
     with Session(campaign.engine) as session:
         store.add_evaluations(session, campaign.run_id, "validation", new, top.id)
     print_report(report, top, show_code=True)
+    print_promotion(promotion, run_record.direction)
 
 
 def _check_cluster(campaign: Campaign) -> None:
@@ -208,32 +256,3 @@ def _check_cluster(campaign: Campaign) -> None:
     console.print(f"cluster: {len(reports)} node(s), {cpus} CPUs; {workers} evaluations at once"
                   + (f" (pass --workers {cpus} to use every CPU)" if cpus > workers else ""))
 
-
-class _live_progress:
-    """Context manager yielding a callback that renders loop Progress values with rich."""
-
-    def __init__(self, campaign: Campaign) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.campaign = campaign
-        self.bar = Progress(TextColumn("[bold]candidates"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("{task.fields[stats]}"), TimeElapsedColumn(),
-                            TextColumn("ETA {task.fields[eta]}"), console=console)
-
-    def __enter__(self):  # noqa: ANN204 - returns the callback
-        self.bar.start()
-        budget = self.campaign.config.evolution.budget
-        self.task = self.bar.add_task("evolve", total=budget, stats="", eta="—")
-        return self.update
-
-    def update(self, p: LoopProgress) -> None:
-        valid = f"valid {100 * p.valid / p.done:.0f}%" if p.done else "valid —"
-        spec = self.campaign.spec
-        baselines = "  ".join(f"{name} {fmt_score(score)}" for name, score in p.baselines.items())
-        cost = f"  ${p.cost_usd:.2f}" if p.cost_usd else ""
-        stats = f"{valid}  best {spec.objective} {fmt_score(p.best_score)}  vs {baselines}{cost}"
-        self.bar.update(self.task, completed=p.done, total=p.budget, stats=stats,
-                        eta=fmt_seconds(p.eta_s))
-
-    def __exit__(self, *exc: object) -> None:
-        self.bar.stop()

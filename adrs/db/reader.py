@@ -127,6 +127,7 @@ class RunRecord:
     stop_reason: str
     elapsed_s: float
     created_at: Any
+    updated_at: Any = None  # the driver's heartbeat while running (adrs.run_state)
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,21 @@ def programs(reader: Reader, run_id: str, status: str | None = None) -> list[Pro
     return [_record(ProgramRecord, row, ("metrics",)) for row in found]
 
 
+def top_programs(reader: Reader, run: RunRecord, k: int) -> list[ProgramRecord]:
+    """The ``k`` best correct programs of ``run`` on train (earliest first among equal scores)."""
+    order = "ASC" if run.direction == "minimize" else "DESC"
+    found = reader.rows(f"SELECT {_PROGRAM_COLUMNS} FROM program WHERE run_id = :run AND status = 'ok' "
+                        f"ORDER BY score {order}, seq LIMIT :k", run=run.id, k=k)
+    return [_record(ProgramRecord, row, ("metrics",)) for row in found]
+
+
+def program_at(reader: Reader, run_id: str, seq: int) -> ProgramRecord | None:
+    """Candidate ``seq`` of a run (0: the seed), if stored."""
+    found = reader.rows(f"SELECT {_PROGRAM_COLUMNS} FROM program WHERE run_id = :run AND seq = :seq",
+                        run=run_id, seq=seq)
+    return _record(ProgramRecord, found[0], ("metrics",)) if found else None
+
+
 def lineage(reader: Reader, program_id: int) -> list[ProgramRecord]:
     """The program and its ancestors, from the seed down to the program."""
     chain = [get_program(reader, program_id)]
@@ -258,5 +274,10 @@ def summarize_run(reader: Reader, run: RunRecord) -> RunSummary:
                          "FROM program WHERE run_id = :run", run=run.id)[0]
     cost = reader.rows("SELECT COALESCE(SUM(cost_usd), 0.0) AS cost FROM llm_call WHERE run_id = :run",
                        run=run.id)[0]["cost"]
-    return RunSummary(run.id, run.problem, run.proposer, run.status, int(counts["programs"]),
+    from adrs.liveness import effective_status
+
+    folder = Path(reader.url[len(SQLITE_PREFIX):]).parent \
+        if reader.url.startswith(SQLITE_PREFIX) else None
+    status = effective_status(run.status, run.updated_at, folder=folder)
+    return RunSummary(run.id, run.problem, run.proposer, status, int(counts["programs"]),
                       int(counts["valid"]), best.score if best else None, float(cost), run.elapsed_s)

@@ -21,6 +21,7 @@ from adrs.db.models import Evaluation, LLMCall, Program, Run
 from adrs.db.paths import DB_FILE, run_dirs, sqlite_url
 from adrs.errors import DatabaseError
 from adrs.program import ProgramView
+from adrs.redact import redact
 
 if TYPE_CHECKING:
     from adrs.outcome import Outcome
@@ -43,6 +44,16 @@ def program_views(session: Session, run_id: str) -> list[ProgramView]:
 def evaluations(session: Session, run_id: str, split: str) -> list[Evaluation]:
     query = select(Evaluation).where(Evaluation.run_id == run_id, Evaluation.split == split)
     return list(session.scalars(query.order_by(Evaluation.id)))
+
+
+def add_program_evaluations(session: Session, run_id: str, split: str,
+                            results: Mapping[int, Any]) -> None:
+    """Store EvalResults on ``split`` keyed by program id."""
+    for program_id, r in results.items():
+        session.add(Evaluation(run_id=run_id, program_id=program_id, split=split, status=r.status,
+                               score=r.score, metrics=dict(r.metrics), feedback=r.feedback,
+                               runtime_s=r.runtime_s))
+    session.commit()
 
 
 def add_evaluations(session: Session, run_id: str, split: str, results: Mapping[str, Any],
@@ -125,7 +136,7 @@ class RunStore:
             island=plan.island, generation=parent.generation + 1 if parent else 0, kind=plan.kind,
             code=outcome.code, diff=outcome.candidate.diff if outcome.candidate else "",
             status=result.status, score=result.score, metrics=dict(result.metrics),
-            private_metrics=dict(result.private_metrics), feedback=result.feedback,
+            private_metrics=dict(result.private_metrics), feedback=redact(result.feedback),
             proposer=proposal.proposer if proposal else "seed",
             model=proposal.model if proposal else None, note=outcome.note,
             prompt=proposal.prompt if proposal else "", propose_s=outcome.propose_s,
@@ -147,7 +158,7 @@ class RunStore:
         self.session.rollback()
         run = self.session.get(Run, self.run_id)
         if run is not None:
-            run.status, run.stop_reason, run.elapsed_s = status, reason, elapsed_s
+            run.status, run.stop_reason, run.elapsed_s = status, redact(reason), elapsed_s
             self.session.commit()
 
     def _run(self) -> Run:

@@ -27,6 +27,7 @@ class CircuitBreaker:
         self._consecutive = 0
         self._opened_at = 0.0
         self._trial_in_flight = False
+        self._left_closed_at: float | None = None  # when it last moved away from "closed"
         self.events: list[str] = []  # "open", "half-open", "closed" transitions, in order
 
     @property
@@ -65,6 +66,12 @@ class CircuitBreaker:
             self._opened_at = self._clock()
             self._move("open")
 
+    def not_closed_for_s(self) -> float:
+        """Seconds since the breaker last left the closed state (0 while closed)."""
+        if self._state == "closed" or self._left_closed_at is None:
+            return 0.0
+        return max(0.0, self._clock() - self._left_closed_at)
+
     def describe(self) -> str:
         state = self.state
         if state == "open":
@@ -74,5 +81,9 @@ class CircuitBreaker:
         return f"closed ({self._consecutive} consecutive failures)"
 
     def _move(self, state: State) -> None:
+        if state == "closed":
+            self._left_closed_at = None
+        elif self._state == "closed":
+            self._left_closed_at = self._clock()
         self._state = state
         self.events.append(state)

@@ -42,6 +42,9 @@ from adrs.proposer.cache import CachedReply, ResponseCache, cache_key
 from adrs.proposer.context import PromptBudget, PromptTooLong, fit_prompt
 from adrs.proposer.cost import call_cost
 from adrs.proposer.ensemble import Ensemble
+from adrs.proposer.faults import classify
+from adrs.proposer.health import LLMHealth
+from adrs.redact import redact
 
 # Status codes worth another attempt: timeout, conflict, too early, rate limit, and any 5xx.
 RETRY_STATUS = frozenset({408, 409, 425, 429})
@@ -111,6 +114,8 @@ class LLMProposer:
         self._api_keys: dict[int, str | None] = {}
         self._budget: PromptBudget | None = None
         self._budget_known = False
+        self.health = LLMHealth()  # read by the progress display and the stop rules
+        self._note_breakers()
 
     async def propose(self, prompt: Prompt) -> Proposal:
         """Render the prompt if needed and ask a model; return its reply, or raise ProposalError
@@ -257,6 +262,8 @@ class LLMProposer:
             except Exception as err:  # classified by is_retryable; the rest fail at once
                 breaker.record_failure()
                 why = describe_error(err, timeout)
+                self.health.failed(model.model, why)
+                self._note_breakers()
                 if not is_retryable(err) or attempt == attempts or breaker.state == "open":
                     if breaker.state == "open":
                         why += f"; {model.model} is {breaker.describe()}"
@@ -265,6 +272,7 @@ class LLMProposer:
                                         max(0.0, deadline - self._clock())))
                 continue
             breaker.record_success()
+            self._note_breakers()
             break
         choice = response.choices[0]
         text = getattr(choice.message, "content", None) or ""
@@ -278,6 +286,7 @@ class LLMProposer:
                            latency_s=time.perf_counter() - started, choice=reason,
                            finish_reason=finish_reason, attempts=attempt))
         self.ensemble.record_call(index, cost)
+        self.health.ok(prompt_tokens + completion_tokens, cost)
         if self.cache is not None:
             self.cache.put(key, CachedReply(text, finish_reason, prompt_tokens, completion_tokens))
         return self._proposal(prompt, text, finish_reason, model.model, calls)
@@ -285,7 +294,7 @@ class LLMProposer:
     def _failed(self, calls: list[Usage], model: ModelConfig, reason: str, started: float,
                 attempts: int, why: str) -> _ModelFailed:
         tried = f" after {attempts} attempts" if attempts > 1 else ""
-        message = f"LLM call to {model.model} failed{tried}: {why}"
+        message = redact(f"LLM call to {model.model} failed{tried}: {why}")
         calls.append(Usage(model=model.model, latency_s=time.perf_counter() - started,
                            error=message, choice=reason, attempts=attempts))
         return _ModelFailed(message)
@@ -299,6 +308,14 @@ class LLMProposer:
         return Proposal(text=text, kind=kind, proposer=self.name, model=model, calls=tuple(calls),
                         note=note, truncated=truncated)
 
+    def _note_breakers(self) -> None:
+        self.health.breakers = {m.model: b.state for m, b in zip(self.models, self.breakers,
+                                                                   strict=True)}
+
+    def all_paused_s(self) -> float:
+        """Seconds since every model's breaker left the closed state (0 while one is closed)."""
+        return min(b.not_closed_for_s() for b in self.breakers)
+
     def _backoff(self, attempt: int, err: BaseException) -> float:
         """Seconds before attempt ``attempt + 1``: Retry-After if given, else 2^k with jitter."""
         delay = self.backoff_s * 2 ** (attempt - 1)
@@ -311,9 +328,14 @@ class LLMProposer:
     def _keyless_placeholder(self, litellm: Any, index: int) -> str | None:
         """A placeholder key when ``api_base`` is set and the provider's key is not in the env."""
         if index not in self._api_keys:
-            missing = litellm.validate_environment(model=self.models[index].model).get("missing_keys")
-            self._api_keys[index] = KEYLESS_PLACEHOLDER if missing else None
+            self._api_keys[index] = keyless_placeholder(litellm, self.models[index])
         return self._api_keys[index]
+
+
+def keyless_placeholder(litellm: Any, model: ModelConfig) -> str | None:
+    """KEYLESS_PLACEHOLDER for a model at ``api_base`` whose provider key is not in the env."""
+    missing = litellm.validate_environment(model=model.model).get("missing_keys")
+    return KEYLESS_PLACEHOLDER if missing else None
 
 
 def _prompt_budget(litellm: Any, models: Sequence[ModelConfig],
@@ -409,11 +431,11 @@ def retry_after_s(err: BaseException) -> float | None:
 
 
 def describe_error(err: BaseException, timeout_s: float) -> str:
-    if isinstance(err, asyncio.TimeoutError | TimeoutError):
+    """The failure in words ("connection refused", not "HTTP 500"), secrets masked."""
+    fault = classify(err, timeout_s)
+    if fault.kind == "timeout":
         return f"no reply within timeout_s={timeout_s:g}"
-    status = getattr(err, "status_code", None)
-    prefix = f"{type(err).__name__}" + (f" (HTTP {status})" if status else "")
-    return f"{prefix}: {_first_line(err)}"
+    return fault.words
 
 
 def _first_line(err: BaseException) -> str:

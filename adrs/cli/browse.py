@@ -128,7 +128,8 @@ def best(
     if output is not None:
         output.write_text(top.code)
     if as_json:
-        print(json.dumps(report.to_dict() | {"search": searched}, indent=2))
+        print(json.dumps(report.to_dict() | {"search": searched, "promotion": promotion.lines(
+            run.direction, fmt_score)}, indent=2))
     else:
         print_report(report, top, show_code=output is None)
         print_duplicates(searched)

@@ -98,7 +98,7 @@ def run(
     from adrs.campaign import new_campaign
 
     campaign = new_campaign(problem, run_config, preflight=_say_preflight)
-    _drive(campaign, ray_address, seed_first, progress_every)
+    _exit_if_stopped(_drive(campaign, ray_address, seed_first, progress_every))
 
 
 def _seed_first(problem: str, config: RunConfig, ray_flag: str | None) -> SeedFirst | None:
@@ -143,9 +143,10 @@ def resume(
     if isinstance(checked, str):  # the budget is already reached: say so, start nothing
         console.print(f"[yellow]{checked}[/]")
         return
-    _drive(resume_campaign(run_id, runs_dir, db, checked, max_time,
-                           preflight=_say_preflight if preflight else None, config_path=config),
-           ray_address, progress_every=progress_every)
+    _exit_if_stopped(_drive(resume_campaign(run_id, runs_dir, db, checked, max_time,
+                                            preflight=_say_preflight if preflight else None,
+                                            config_path=config), ray_address,
+                            progress_every=progress_every))
 
 
 def _say_preflight(lines: list[str]) -> None:
@@ -153,9 +154,16 @@ def _say_preflight(lines: list[str]) -> None:
         console.print(f"pre-flight: {line}")
 
 
+def _exit_if_stopped(reason: str) -> None:
+    """Exit code 3 when the LLM stop rule ended the campaign (it is resumable, not finished)."""
+    if reason.startswith("LLM unavailable"):
+        raise typer.Exit(3)
+
+
 def _drive(campaign: Campaign, ray_flag: str | None = None, seed_first: SeedFirst | None = None,
-           progress_every: float = DEFAULT_EVERY_S) -> None:
-    """Start Ray, run the loop with a live display, then report on validation instances."""
+           progress_every: float = DEFAULT_EVERY_S) -> str:
+    """Start Ray, run the loop with a live display, then report on validation instances; return
+    the stop reason."""
     import asyncio
 
     from sqlalchemy.orm import Session
@@ -232,7 +240,7 @@ def _drive(campaign: Campaign, ray_flag: str | None = None, seed_first: SeedFirs
         print_front(searched, campaign.spec.front)
     if promotion is None:
         console.print("[yellow]no correct program yet[/]")
-        return
+        return reason
     with Session(campaign.engine) as session:
         store.add_program_evaluations(session, campaign.run_id, "validation", promotion.new)
     with rd.open_reader(url) as reader:
@@ -243,6 +251,7 @@ def _drive(campaign: Campaign, ray_flag: str | None = None, seed_first: SeedFirs
         store.add_evaluations(session, campaign.run_id, "validation", new, top.id)
     print_report(report, top, show_code=True)
     print_promotion(promotion, run_record.direction)
+    return reason
 
 
 def _check_cluster(campaign: Campaign) -> None:
@@ -255,4 +264,3 @@ def _check_cluster(campaign: Campaign) -> None:
     cpus, workers = cluster_cpus(), campaign.config.evolution.workers
     console.print(f"cluster: {len(reports)} node(s), {cpus} CPUs; {workers} evaluations at once"
                   + (f" (pass --workers {cpus} to use every CPU)" if cpus > workers else ""))
-

@@ -49,7 +49,8 @@ class Watch:
 
     def __init__(self, campaign, words: str) -> None:
         self.campaign, self.words = campaign, words
-        self.seen_after: float | None = None
+        self.seen_after: float | None = None  # seconds after the watch started
+        self.seen_at: float | None = None  # time.perf_counter()
         self.started = time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -65,6 +66,7 @@ class Watch:
     def _run(self) -> None:
         while not self._stop.wait(0.02):
             if self.seen_after is None and self.words in self.campaign.proposer.health.last_error:
+                self.seen_at = time.perf_counter()
                 self.seen_after = time.monotonic() - self.started
 
 
@@ -99,11 +101,12 @@ def test_error_storm_stops_the_campaign_without_burning_the_budget(runs_dir: Pat
         seconds = time.monotonic() - started
     run, programs = outcome(campaign)
     spent = len(programs) - 1
-    print(f"\nMEASURE {status} storm: reason visible after {watch.seen_after:.2f} s, stopped after "
+    seen = watch.seen_at - server.arrived_at[0]  # from the first call the model failed
+    print(f"\nMEASURE {status} storm: reason visible {seen:.2f} s after the first failed call, stopped after "
           f"{seconds:.1f} s, candidates spent {spent} of 200, final state {run.status}: {reason}")
     assert run.status == "stopped" and reason.startswith("LLM unavailable")
     assert words in run.stop_reason  # the last error, in words
-    assert watch.seen_after is not None and watch.seen_after < 5
+    assert seen < 2
     assert all(p.status == "proposal_error" for p in programs[1:])
     assert 1 <= spent <= FAST["stop_after_failed_proposals"] + FAST["concurrency"]
     # failed proposals are paced: never more than one per timeout_s (plus those already started)
@@ -122,7 +125,8 @@ def test_replies_just_inside_the_timeout_are_not_failures(runs_dir: Path):
           f"{len(programs) - 1}, final state {run.status}, "
           f"failed calls {campaign.proposer.health.calls_failed}")
     assert run.status == "finished" and reason.startswith("candidate budget")
-    assert [p.status for p in programs[1:]] == ["ok"] * 4
+    # two candidates of the same parent get the same reply: the second is a duplicate, not a failure
+    assert {p.status for p in programs[1:]} <= {"ok", "duplicate"} and len(programs) == 5
     assert campaign.proposer.health.calls_failed == 0
 
 
@@ -134,12 +138,13 @@ def test_replies_just_past_the_timeout_stop_the_campaign(runs_dir: Path):
             reason = asyncio.run(evolve(campaign))
         seconds = time.monotonic() - started
     run, programs = outcome(campaign)
-    print(f"\nMEASURE slow replies (1.3 s, timeout 1 s): reason visible after "
-          f"{watch.seen_after:.2f} s, stopped after {seconds:.1f} s, candidates spent "
+    seen = watch.seen_at - server.arrived_at[0]
+    print(f"\nMEASURE slow replies (1.3 s, timeout 1 s): reason visible {seen:.2f} s after the "
+          f"first call, stopped after {seconds:.1f} s, candidates spent "
           f"{len(programs) - 1} of 100, final state {run.status}")
     assert run.status == "stopped" and "no reply within timeout_s=1" in run.stop_reason
     assert reason == run.stop_reason
-    assert watch.seen_after is not None and watch.seen_after < 3
+    assert seen < 3  # the 1 s timeout, then the reason
     assert len(programs) - 1 <= FAST["stop_after_failed_proposals"] + FAST["concurrency"]
 
 
@@ -176,7 +181,8 @@ def test_outage_stops_the_campaign_and_resume_continues_after_recovery(runs_dir:
         assert reason.startswith("LLM unavailable")
         assert seen < 3
         assert stopped_after < FAST["stop_after_unavailable_s"] + 4 * FAST["max_wait_s"]
-        ok_before = {p.seq: p.code for p in before if p.status == "ok"}
+        # the programs made from the 5 answered calls (some may be duplicates of each other)
+        ok_before = {p.seq: (p.status, p.code) for p in before if p.status != "proposal_error"}
         assert len(ok_before) >= 5
         server.come_back()
         resumed = resume_campaign(campaign.run_id, runs_dir, None, budget=None)
@@ -186,4 +192,23 @@ def test_outage_stops_the_campaign_and_resume_continues_after_recovery(runs_dir:
           f"{run.status}")
     assert run.status == "finished" and reason.startswith("candidate budget")
     assert [p.seq for p in after] == list(range(31))  # every candidate, once
-    assert {p.seq: p.code for p in after if p.seq in ok_before} == ok_before  # nothing lost
+    assert {p.seq: (p.status, p.code) for p in after if p.seq in ok_before} == ok_before
+
+
+def test_adrs_run_says_stopped_and_exits_3_when_the_llm_is_gone(runs_dir: Path, tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from adrs.cli.main import app
+
+    config = tmp_path / "fast.yaml"
+    with FakeLLMServer(responder=lambda body: Reply(status=503)) as server:
+        lines = "".join(f"  {k}: {v}\n" for k, v in {**FAST, "api_base": server.url}.items())
+        config.write_text(f"llm:\n{lines}evolution:\n  budget: 50\n  workers: 1\n")
+        result = CliRunner().invoke(app, ["run", str(TOY_PROBLEM), "--config", str(config),
+                                          "--runs-dir", str(runs_dir), "--progress-every", "0.5"])
+    assert result.exit_code == 3, result.output
+    assert "pre-flight: openai/test-model at" in result.output  # a 503 is only a warning
+    assert "stopped: LLM unavailable" in result.output and "server error (HTTP 503)" in result.output
+    assert "the run is stopped, not finished" in result.output and "adrs resume" in result.output
+    assert "last LLM error: openai/test-model: server error (HTTP 503)" in result.output
+    assert re.search(r"proposal-fail \d+", result.output)

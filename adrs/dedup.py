@@ -215,6 +215,11 @@ class DuplicateIndex:
         finally:
             self._end_turn(seq)
 
+    def drop(self, seq: int) -> None:
+        """Candidate ``seq`` was abandoned before claiming (e.g. the LLM stop rule): later
+        candidates stop waiting for it."""
+        self._end_turn(seq)
+
     def _end_turn(self, seq: int) -> None:
         event = self._turns.pop(seq, None)
         if event is not None:

@@ -80,7 +80,7 @@ async def evolve(campaign: Campaign) -> str:
         try:
             while True:
                 reason = reason or stop_reason(campaign.stop_rules, config.evolution, state, next_seq) \
-                    or _llm_stop(watch, running)
+                    or _llm_stop(watch, running, duplicates)
                 while not reason and len(running) < window and state.can_propose(next_seq, window):
                     if next_seq not in state.done:
                         plan = SEED_PLAN if next_seq == SEED_SEQ else \
@@ -124,7 +124,8 @@ async def evolve(campaign: Campaign) -> str:
         return reason or "budget reached"
 
 
-def _llm_stop(watch: LLMWatch, running: dict[asyncio.Task[Outcome], int]) -> str:
+def _llm_stop(watch: LLMWatch, running: dict[asyncio.Task[Outcome], int],
+              duplicates: DuplicateIndex) -> str:
     """The LLM stop rule's reason; when it holds, candidates still waiting for a proposal are
     dropped (not stored: ``adrs resume`` re-creates them); evaluations in flight finish."""
     reason = watch.stop_reason()
@@ -133,6 +134,7 @@ def _llm_stop(watch: LLMWatch, running: dict[asyncio.Task[Outcome], int]) -> str
             if seq in watch.proposing:
                 task.cancel()
                 del running[task]
+                duplicates.drop(seq)
     return reason
 
 

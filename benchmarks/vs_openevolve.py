@@ -6,7 +6,9 @@ fake LLM server of the tests (``tests/llm_server.py``: every reply is a SEARCH/R
 applies to any program of the problem) and runs, interleaved over ``--reps`` repetitions:
 
 - ``openevolve-run`` with ``parallel_evaluations = 2`` (its worker processes: no isolation);
-- ``adrs run --openevolve`` with 2 workers, the sandbox on (isolation level printed).
+- ``adrs run --openevolve`` with 2 workers, the sandbox on (isolation level printed); the candidate
+  behind the call proxy in a sandbox of its own (``--oe-candidate proxy``, adrs's default for such
+  evaluators) or inside the evaluator's sandboxed process as OpenEvolve runs it (``shared``).
 
 The rate of a run is its candidates after the first one divided by the time between the first and
 the last LLM request the server saw (the loop in steady state; start-up is printed apart). Prints
@@ -177,6 +179,9 @@ def run_openevolve(runner: Path, folder: Path, work: Path, candidates: int, work
     return _run("openevolve", min(iterations, len(times)), times, replies, started, wall)
 
 
+OE_CANDIDATE = ["--oe-candidate", "proxy"]  # set from --oe-candidate in main()
+
+
 def run_adrs(folder: Path, work: Path, candidates: int, workers: int, concurrency: int = 4,
              delay_s: float = 0.0) -> Run:
     runs = work / "runs"
@@ -187,7 +192,8 @@ def run_adrs(folder: Path, work: Path, candidates: int, workers: int, concurrenc
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "adrs.cli.main", "run", "--openevolve", str(folder),
                                "--budget", str(candidates), "--config", str(config),
-                               "--runs-dir", str(runs)], capture_output=True, text=True, env=env, cwd=work)
+                               "--runs-dir", str(runs), *OE_CANDIDATE], capture_output=True, text=True,
+                              env=env, cwd=work)
         wall = time.perf_counter() - started
         times, replies = list(server.arrived_at), list(server.replied_at)
     if done.returncode != 0:
@@ -261,12 +267,17 @@ def main() -> None:
     parser.add_argument("--latency-candidates", type=int, default=48)  # a multiple of 2, 4 and 16
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--skip-busy", action="store_true")
+    parser.add_argument("--oe-candidate", default="proxy", choices=["proxy", "shared"],
+                        help="adrs: the candidate behind a call proxy in its own sandbox (default), or "
+                        "in the evaluator's sandboxed process as OpenEvolve runs it (shared)")
     args = parser.parse_args()
+    OE_CANDIDATE[1] = args.oe_candidate
     from adrs.sandbox import isolation_level
 
     runner = ensure_openevolve(args.venv)
-    print(f"adrs sandbox isolation: {isolation_level()}; OpenEvolve 0.4.0 evaluates in worker processes "
-          f"without isolation; {args.candidates} candidates, {args.workers} workers, instant fake LLM")
+    print(f"adrs sandbox isolation: {isolation_level()}, --oe-candidate {args.oe_candidate}; OpenEvolve "
+          f"0.4.0 evaluates in worker processes without isolation; {args.candidates} candidates, "
+          f"{args.workers} workers, instant fake LLM")
     compare(runner, args.candidates, args.workers, args.reps, "instant LLM")
     if not args.skip_latency:
         latency(args.latency_candidates, args.workers, 3.0, [2, 4, 16])

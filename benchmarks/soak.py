@@ -115,11 +115,12 @@ def drive(work: Path, candidates: int, seed: int, hostile_every: int) -> None:
         campaign = resume_campaign(id_file.read_text(), work / "runs", url, budget=candidates)
     else:
         config = load_run_config(overrides={
-            "evolution": {"budget": candidates, "workers": 2, "seed": seed, "max_time_s": None,
-                          "max_evaluator_errors": 10},
+            "evolution": {"budget": candidates, "workers": 2, "seed": seed, "max_evaluator_errors": 10},
             "db": {"runs_dir": str(work / "runs"), "url": url}})
         campaign = new_campaign(str(REPO / "problems" / "smtt"), config)
         id_file.write_text(campaign.run_id)
+    evolution = replace(campaign.config.evolution, max_time_s=None)  # the budget alone ends it
+    campaign.config = replace(campaign.config, evolution=evolution)
     campaign.limits = replace(campaign.limits, **LIMITS)
     campaign.proposer = HostileMix(campaign.proposer, marker_for(work), hostile_every)
     campaign.executor = LocalExecutor(campaign.spec.load_evaluator, campaign.limits,

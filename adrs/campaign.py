@@ -11,6 +11,7 @@ import logging
 import os
 import secrets
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from adrs.config import RunConfig, load_run_config
 from adrs.db import store
 from adrs.db.reader import get_run, locate_run, open_reader
 from adrs.errors import CampaignError
-from adrs.evolve import Campaign, with_budget
+from adrs.evolve import Campaign
 from adrs.executor import LocalExecutor
 from adrs.problem import ProblemSpec, load_problem
 from adrs.prompt import ProblemContext
@@ -163,3 +164,13 @@ def _check_unmasked(config: RunConfig) -> None:
             raise ConfigError(f"llm.api_base of {model.model} had a password, which adrs does "
                               f"not store ({model.api_base}); give the URL again: "
                               f"`adrs resume RUN --config FILE` with llm.api_base in FILE")
+
+
+def with_budget(config: RunConfig, budget: int | None, max_time_s: float | None) -> RunConfig:
+    """``config`` with new candidate / wall-time budgets where given (``adrs resume``)."""
+    evolution = config.evolution
+    if budget is not None:
+        evolution = replace(evolution, budget=budget)
+    if max_time_s is not None:
+        evolution = replace(evolution, max_time_s=max_time_s)
+    return replace(config, evolution=evolution)

@@ -27,8 +27,9 @@ from adrs.dedup import DuplicateIndex
 from adrs.errors import CampaignError
 from adrs.evaluation import seed_failure
 from adrs.executor import Executor, RayExecutor
+from adrs.feedback import observe, restore_proposer
 from adrs.loopstate import LoopState, Progress
-from adrs.outcome import Failure, Outcome, beats
+from adrs.outcome import Failure, Outcome
 from adrs.patch import PatchError, apply_proposal, check_entry
 from adrs.plan import SEED_PLAN, SEED_SEQ, IslandPlanner, Plan, Planner
 from adrs.problem import ProblemSpec
@@ -40,7 +41,7 @@ from adrs.status import Fault, Status
 from adrs.stop_rules import STOPPED, LLMWatch
 from adrs.stopping import BUDGETS, StopRule, stop_reason
 
-__all__ = ["Campaign", "Progress", "evolve", "with_budget"]
+__all__ = ["Campaign", "Progress", "evolve"]
 
 
 @dataclass
@@ -62,14 +63,11 @@ class Campaign:
 async def evolve(campaign: Campaign) -> str:
     """Run the loop until a stop rule fires; return the stop reason. Raises CampaignError."""
     config, spec, proposer = campaign.config, campaign.spec, campaign.proposer
-    executor = with_retries(campaign.executor or RayExecutor(str(spec.root), campaign.limits),
-                            config.evolution.infra_retries)
-    planner = campaign.planner or IslandPlanner(config.evolution, spec.fitness, proposer.templates,
-                                                spec.front)
+    executor, planner = _stages(campaign)
     window = config.evolution.workers + proposer.concurrency
     with closing(RunStore(campaign.engine, campaign.run_id)) as store:
         state = LoopState(store.programs(), *store.spent())
-        _restore_proposer(store, campaign)
+        restore_proposer(campaign.proposer, store.llm_history(), spec.fitness)
         _check_seed(state)
         baselines: dict[str, float | None] = dict.fromkeys(spec.compare_with)
         baseline_task: asyncio.Task[dict[str, float | None]] | None = None  # after the seed is queued
@@ -106,16 +104,12 @@ async def evolve(campaign: Campaign) -> str:
                     state.add(view, outcome)
                     duplicates.record(view.code, view.seq, view.status, view.id)
                     _check_outcome(state, outcome, config.evolution.max_evaluator_errors)
-                    _observe(campaign, outcome)
+                    observe(campaign.proposer, outcome, spec.fitness)
                     campaign.on_progress(state.progress(config.evolution.budget, spec.better,
                                                         baselines, len(running)))
-        except (KeyboardInterrupt, asyncio.CancelledError):
+        except BaseException as err:  # Ctrl-C / SIGTERM (interrupted), or a failure
             _abandon(executor, running, baseline_task)
-            store.finish("interrupted", "interrupted by the user", state.elapsed_s())
-            raise
-        except BaseException as err:
-            _abandon(executor, running, baseline_task)
-            store.finish("failed", f"{type(err).__name__}: {err}", state.elapsed_s())
+            store.finish(*_ended_by(err), state.elapsed_s())
             raise
         if baseline_task is not None:
             await baseline_task  # stored for the report even when the loop ended first
@@ -136,6 +130,23 @@ def _llm_stop(watch: LLMWatch, running: dict[asyncio.Task[Outcome], int],
                 del running[task]
                 duplicates.drop(seq)
     return reason
+
+
+def _stages(campaign: Campaign) -> tuple[Executor, Planner]:
+    """The campaign's executor (with infra retries) and planner, or the defaults."""
+    config, spec = campaign.config, campaign.spec
+    executor = with_retries(campaign.executor or RayExecutor(str(spec.root), campaign.limits),
+                            config.evolution.infra_retries)
+    planner = campaign.planner or IslandPlanner(config.evolution, spec.fitness,
+                                                campaign.proposer.templates, spec.front)
+    return executor, planner
+
+
+def _ended_by(err: BaseException) -> tuple[str, str]:
+    """(run status, stop reason) for a loop that ended with ``err``."""
+    if isinstance(err, KeyboardInterrupt | asyncio.CancelledError):
+        return "interrupted", "interrupted by the user"
+    return "failed", f"{type(err).__name__}: {err}"
 
 
 async def _candidate(campaign: Campaign, executor: Executor, plan: Plan,
@@ -215,24 +226,6 @@ def _check_outcome(state: LoopState, outcome: Outcome, limit: int) -> None:
             f"({result.status}):\n{result.feedback[-3000:]}")
 
 
-def _observe(campaign: Campaign, outcome: Outcome) -> None:
-    """Tell the proposer whether the child of its model's reply beat its parent (for the bandit)."""
-    proposal = outcome.proposal
-    if proposal is not None and proposal.model and outcome.status.judges_proposer:
-        campaign.proposer.observe(proposal.model, outcome.improved(campaign.spec.fitness))
-
-
-def _restore_proposer(store: RunStore, campaign: Campaign) -> None:
-    """On resume, replay the run's stored LLM calls and their children's outcomes into the
-    proposer, so a bandit continues from what it had learned."""
-    for call, child, parent in store.llm_history():
-        judged = child is not None and not call.error and child.model == call.model \
-            and Status(child.status).judges_proposer
-        improved = beats(child.status, child.score, parent, campaign.spec.fitness) \
-            if judged and child.parent_id is not None else None
-        campaign.proposer.restore(call.model, call.cost_usd, bool(call.error), improved)
-
-
 async def _train_baselines(store: RunStore, campaign: Campaign,
                            executor: Executor) -> dict[str, float | None]:
     """Train scores of the compare_with baselines (evaluated once per run, stored)."""
@@ -253,13 +246,3 @@ def _abandon(executor: Executor, running: dict[asyncio.Task[Outcome], int],
     executor.cancel()
     for task in [*running, *([baselines] if baselines is not None else [])]:
         task.cancel()
-
-
-def with_budget(config: RunConfig, budget: int | None, max_time_s: float | None) -> RunConfig:
-    """``config`` with new candidate / wall-time budgets where given (``adrs resume``)."""
-    evolution = config.evolution
-    if budget is not None:
-        evolution = replace(evolution, budget=budget)
-    if max_time_s is not None:
-        evolution = replace(evolution, max_time_s=max_time_s)
-    return replace(config, evolution=evolution)

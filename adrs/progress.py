@@ -53,12 +53,12 @@ def counts_text(counts: dict[str, int]) -> str:
 
 def health_text(proposer: Any) -> str:
     """The LLM proposer's health line, or "" for the offline mutator."""
-    health = getattr(proposer, "health", None)
+    health = proposer.health
     return health.summary() if health is not None else ""
 
 
 def last_llm_error(proposer: Any) -> str:
-    health = getattr(proposer, "health", None)
+    health = proposer.health
     return first_line(health.last_error, 200) if health is not None and health.last_error else ""
 
 

@@ -85,7 +85,7 @@ class LLMWatch:
             return ""
         if not self.reason:
             limit = self.llm.stop_after_failed_proposals
-            paused = getattr(self.proposer, "all_paused_s", lambda: 0.0)()
+            paused = self.proposer.all_paused_s()
             if self.consecutive_failures >= limit:
                 self.reason = (f"{UNAVAILABLE}: {self.consecutive_failures} proposals in a row "
                                f"failed (llm.stop_after_failed_proposals = {limit})")
@@ -94,8 +94,8 @@ class LLMWatch:
                                f"{paused:.0f} s (llm.stop_after_unavailable_s = "
                                f"{self.llm.stop_after_unavailable_s:g})")
             if self.reason:
-                last = self.last_failure or getattr(getattr(self.proposer, "health", None),
-                                                    "last_error", "")
+                health = self.proposer.health
+                last = self.last_failure or (health.last_error if health is not None else "")
                 self.reason += f"; last error: {last}" if last else ""
         return self.reason
 

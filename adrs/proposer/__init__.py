@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:  # importing adrs.prompt loads jinja2; browsing commands do not need it
     from adrs.prompt import Prompt
+    from adrs.proposer.health import LLMHealth
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class Proposer(Protocol):
     ``templates``: the prompt templates the planner draws from, with weights (empty: the proposer
     makes one kind of change itself, "mutation", and no template is drawn). ``concurrency``:
     proposals it can work on while the evaluators are busy (0 for an instant proposer).
+    ``health`` / ``all_paused_s`` report on the models (live display, LLM stop rule).
     ``propose`` receives the planned, unrendered Prompt; a proposer that sends text renders it
     (and records it in ``Proposal.prompt``). ``observe`` hears whether the child of a model's reply
     beat its parent; ``restore`` replays one stored call when a run resumes.
@@ -70,6 +72,13 @@ class Proposer(Protocol):
 
     def restore(self, model: str, cost_usd: float, failed: bool, improved: bool | None) -> None: ...
 
+    @property
+    def health(self) -> LLMHealth | None:
+        """Model health for the live display and stop rules (None: nothing to report)."""
+
+    def all_paused_s(self) -> float:
+        """Seconds every model has been paused by its circuit breaker (0: one is available)."""
+
 
 class BaseProposer:
     """Defaults for a proposer that learns nothing from outcomes and uses no templates."""
@@ -83,6 +92,11 @@ class BaseProposer:
 
     def restore(self, model: str, cost_usd: float, failed: bool, improved: bool | None) -> None:
         """Nothing to replay."""
+
+    health: LLMHealth | None = None
+
+    def all_paused_s(self) -> float:
+        return 0.0
 
 
 class ProposalError(RuntimeError):

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from adrs.campaign import new_campaign
 from adrs.config import load_run_config
 from adrs.db.models import Program, Run
+from adrs.dedup import program_key
 from adrs.errors import CampaignError
 from adrs.evolve import evolve
 from adrs.executor import RayExecutor, evaluate_all
@@ -89,6 +90,12 @@ def test_campaign_records_worker_deaths_and_loses_nothing(ray_session, crashy, r
         assert sorted(r.seq for r in rows) == list(range(13))
         statuses = {r.status for r in rows}
         assert statuses <= {"ok", "invalid", "error", "infra_error", "duplicate"}, statuses
+        by_seq = {r.seq: r for r in rows}
+        for dup in (r for r in rows if r.status == "duplicate"):  # the mutator may repeat itself
+            original = by_seq[dup.private_metrics["duplicate_of_seq"]]
+            assert original.seq < dup.seq and original.status not in {"duplicate", "infra_error"}
+            assert program_key(original.code) == program_key(dup.code)
+            assert dup.score is None and dup.eval_s == 0 and dup.node is None  # never evaluated
         assert sum(r.status == "infra_error" for r in rows) == 0  # a candidate killed twice is retried
         assert session.get(Run, campaign.run_id).status == "finished"
 

@@ -3,12 +3,16 @@ speak the OpenAI chat-completions and the Anthropic messages protocols, scripted
 
 Toy problem: the seed returns ``x * 0.5`` for x = 1; the error is |answer - 3|. A scripted model
 reads the current program from the prompt and answers with a SEARCH/REPLACE diff that moves the
-constant towards 3 (its children improve) or away from it (they do not).
+constant towards 3 (its children improve) or away from it (they do not). Every reply's step is a
+little different (a fresh number per request, shared by all servers of the module), so no two
+children are equal: duplicates, which are recorded without evaluation, are not what these tests
+are about.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import re
 from collections.abc import Callable
@@ -32,6 +36,7 @@ from tests.llm_server import FakeLLMServer, Reply
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 CONSTANT = re.compile(r"return x \* (-?[\d.e+-]+)")
+_REQUESTS = itertools.count(1)  # numbers every scripted reply in the module: its step is its own
 
 
 @pytest.fixture(autouse=True)
@@ -48,26 +53,31 @@ def user_text(body: dict[str, Any]) -> str:
     return content
 
 
-def scripted(step: Callable[[float], float], tokens: tuple[int, int] = (11, 7),
+def scripted(step: Callable[[float, float], float], tokens: tuple[int, int] = (11, 7),
              delay_s: float = 0.0) -> Callable:
-    """A responder that changes the current program's constant c to step(c)."""
+    """A responder that changes the current program's constant c to step(c, fresh), with a fresh
+    number in (0, 0.2) for each request, so that no two replies give the same program."""
     def respond(body: dict[str, Any]) -> Reply:
         found = CONSTANT.search(user_text(body))
         assert found, "no current program in the prompt"
         old = found.group(1)
-        new = step(float(old))
+        fresh = next(_REQUESTS) * 1e-4
+        assert fresh < 0.2, "more requests than this module's scripted steps keep distinct"
+        new = step(float(old), fresh)
         return Reply(content=f"Move the constant.\n```python\n<<<<<<< SEARCH\n    return x * {old}\n"
                              f"=======\n    return x * {new!r}\n>>>>>>> REPLACE\n```\n",
                      prompt_tokens=tokens[0], completion_tokens=tokens[1], delay_s=delay_s)
     return respond
 
 
-def towards_3(c: float) -> float:
-    return c + (3.0 - c) / 2
+def towards_3(c: float, fresh: float) -> float:
+    """Closes 50-70 % of the gap to 3: every child improves on its parent."""
+    return c + (3.0 - c) * (0.5 + fresh)
 
 
-def away_from_3(c: float) -> float:
-    return c - 0.25
+def away_from_3(c: float, fresh: float) -> float:
+    """Moves down by 0.25-0.45: below 3, every child is worse than its parent."""
+    return c - 0.25 - fresh
 
 
 def run_campaign(runs_dir: Path, llm: dict[str, Any], budget: int, workers: int = 1,

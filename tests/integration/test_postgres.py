@@ -86,6 +86,23 @@ def test_two_concurrent_campaigns_lose_nothing(lab) -> None:
     assert all("***@" in out for out in lab["outputs"])  # the database line, masked
 
 
+def test_no_stored_row_holds_the_password(lab) -> None:
+    """Every text column of every table the campaigns wrote (run config, feedback, prompts, ...),
+    and the files they left in the runs folder, are free of the database password."""
+    url, password = lab["url"], lab["password"]
+    columns = query(url, "SELECT table_name, column_name FROM information_schema.columns "
+                         "WHERE table_schema = 'public' AND data_type IN ('text', 'character varying', "
+                         "'json', 'jsonb')")
+    assert {table for table, _ in columns} >= {"run", "program"}
+    for table, column in columns:
+        hits = query(url, f'SELECT count(*) FROM "{table}" WHERE "{column}"::text LIKE %s',
+                     f"%{password}%")
+        assert hits == [(0,)], f"{table}.{column} stores the password"
+    for path in (lab["work"] / "runs").rglob("*"):
+        if path.is_file():
+            assert password.encode() not in path.read_bytes(), path
+
+
 def test_every_browsing_command_reads_the_shared_database(lab) -> None:
     url, runs, work = lab["url"], lab["runs"], lab["work"]
     outputs = []

@@ -43,7 +43,8 @@ def query(url: str, sql: str, *params: object) -> list[tuple]:
 @pytest.fixture(scope="module")
 def lab(postgres, tmp_path_factory):
     """Two campaigns started together on one database, long enough to write at the same time:
-    smtt (budget 10) and sleepy (budget 12, 1 s per evaluation)."""
+    smtt (budget 60: its first candidates take milliseconds on a quiet machine) and sleepy
+    (budget 12, 1 s per evaluation)."""
     work = tmp_path_factory.mktemp("lab")
     sleepy = work / "sleepy"
     import shutil
@@ -54,7 +55,7 @@ def lab(postgres, tmp_path_factory):
     (sleepy / "problem.yaml").write_text(yaml.safe_dump(raw))
     url = postgres.create_database("lab_lineage")
     common = ["--db", url, "--workers", "2", "--runs-dir", str(work / "runs")]
-    procs = [start("run", "smtt", "--budget", "10", *common, cwd=work),
+    procs = [start("run", "smtt", "--budget", "60", *common, cwd=work),
              start("run", str(sleepy), "--budget", "12", *common, cwd=work)]
     outputs = [p.communicate(timeout=900)[0] for p in procs]
     for p, out in zip(procs, outputs, strict=True):
@@ -66,7 +67,7 @@ def lab(postgres, tmp_path_factory):
 def test_two_concurrent_campaigns_lose_nothing(lab) -> None:
     url, runs = lab["url"], lab["runs"]
     assert set(runs) == {"smtt", "sleepy"}
-    for problem, budget in (("smtt", 10), ("sleepy", 12)):
+    for problem, budget in (("smtt", 60), ("sleepy", 12)):
         seqs = [s for (s,) in query(url, "SELECT seq FROM program WHERE run_id = %s ORDER BY seq",
                                     runs[problem])]
         assert seqs == list(range(budget + 1)), problem
@@ -138,7 +139,7 @@ def test_resume_continues_the_run_in_the_shared_database(lab) -> None:
     assert after[:len(before)] == before and [s for _, s, _ in after] == list(range(17))
     assert query(url, "SELECT count(*) FROM run") == [(2,)]
     other = query(url, "SELECT count(*) FROM program WHERE run_id = %s", runs["smtt"])
-    assert other == [(11,)]  # the other run is untouched
+    assert other == [(61,)]  # the other run is untouched
 
 
 def test_bad_password_and_missing_driver_are_clear_and_masked(postgres, tmp_path: Path) -> None:

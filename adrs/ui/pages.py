@@ -202,14 +202,20 @@ def lineage_page(app: App, request: Request, run_id: str) -> Response:
     return app.render("lineage.html", run=run, focus=focus, reference=reference, best=best, total=total)
 
 
+def _program(reader, run, program_id: str):
+    """The run's program ``program_id``, or NotFound (404) naming both."""
+    program = q.program_or_none(reader, int(program_id), run.id)
+    if program is None:
+        raise NotFound(f"no program {program_id} in run {run.id}")
+    return program
+
+
 @router.get(r"/run/(?P<run_id>[^/]+)/program/(?P<program_id>\d+)")
 def program_page(app: App, request: Request, run_id: str, program_id: str) -> Response:
     from adrs.ui.highlight import highlight_python
 
     with app.catalog.run(run_id) as (reader, run):
-        program = q.program_or_none(reader, int(program_id), run.id)
-        if program is None:
-            raise NotFound(f"no program {program_id} in run {run.id}")
+        program = _program(reader, run, program_id)
         parent = q.program_or_none(reader, program.parent_id, run.id)
         mate = q.program_or_none(reader, q.mate_id(program), run.id)
         calls = q.llm_calls(reader, run.id, program.seq)
@@ -225,9 +231,7 @@ def program_page(app: App, request: Request, run_id: str, program_id: str) -> Re
 @router.get(r"/run/(?P<run_id>[^/]+)/program/(?P<program_id>\d+)/download")
 def download(app: App, request: Request, run_id: str, program_id: str) -> Response:
     with app.catalog.run(run_id) as (reader, run):
-        program = q.program_or_none(reader, int(program_id), run.id)
-    if program is None:
-        raise NotFound(f"no program {program_id} in run {run_id}")
+        program = _program(reader, run, program_id)
     name = f"{run.problem}-program-{program.id}.py".replace("/", "_")
     safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
     return Response(200, program.code.encode(), "text/x-python; charset=utf-8",

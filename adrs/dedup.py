@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import functools
 import hashlib
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from adrs.program import EVOLVE_END, EVOLVE_START, ProgramView
@@ -30,7 +32,14 @@ NOT_EVALUATED = tuple(s.value for s in Status if s.fault in (Fault.PROPOSER, Fau
 
 
 def program_key(code: str) -> str:
-    """A digest that equal programs (up to formatting, comments, docstrings, local names) share."""
+    """A digest that equal programs (up to formatting, comments, docstrings, local names) share
+    (remembered for the last few hundred programs: the loop asks for each candidate's key more
+    than once)."""
+    return _cached_key(code)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_key(code: str) -> str:
     parts: list[str] = []
     block: list[str] | None = None
     for line in code.splitlines():
@@ -50,14 +59,13 @@ def program_key(code: str) -> str:
 
 
 def normalized_block(source: str) -> str:
-    """The block's AST dump with docstrings dropped and local names renamed, or its stripped text
-    when it does not parse."""
+    """The block's syntax tree with docstrings dropped and local names renamed, written out
+    (``_Normalizer``), or its stripped text when it does not parse."""
     try:
         tree = ast.parse(dedent_block(source))
     except SyntaxError:
         return "\n".join(ln.strip() for ln in source.splitlines() if ln.strip())
-    tree = _LocalNames().visit(_drop_docstrings(tree))
-    return ast.dump(tree, annotate_fields=False, include_attributes=False)
+    return _Normalizer().text(tree)
 
 
 def dedent_block(source: str) -> str:
@@ -67,89 +75,153 @@ def dedent_block(source: str) -> str:
     return "\n".join(ln[cut:] for ln in lines)
 
 
-def _drop_docstrings(tree: ast.AST) -> ast.AST:
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
-                and body and isinstance(body[0], ast.Expr) \
-                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
-            node.body = body[1:] or [ast.Pass()]
-    return tree
+_AST, _FUNCTIONS = ast.AST, (ast.FunctionDef, ast.AsyncFunctionDef)
+_SCOPES = (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_WITH_DOCSTRING = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    """``ast.iter_child_nodes(node)`` as a list."""
+    found: list[ast.AST] = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, _AST):
+            found.append(value)
+        elif isinstance(value, list):
+            found.extend(item for item in value if isinstance(item, _AST))
+    return found
+
+
+def _without_docstring(body: list[ast.stmt]) -> list[ast.stmt]:
+    first = body[0] if body else None
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
+            and isinstance(first.value.value, str):
+        return body[1:] or [ast.Pass()]
+    return body
 
 
 def _local_names(func: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> list[str]:
     """Parameters, then names the function body assigns, in order of first appearance (nested
-    functions and lambdas have their own locals and are not looked into)."""
+    functions and lambdas have their own locals and are not looked into; the decorators of nested
+    functions are looked at last)."""
     args = func.args
     names = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
     names += [a.arg for a in (args.vararg, args.kwarg) if a is not None]
     declared: set[str] = set()
-    stack = list(func.body) if isinstance(func.body, list) else [func.body]
+    stack = deque(func.body if isinstance(func.body, list) else [func.body])
     found: list[str] = []
     while stack:
-        node = stack.pop(0)
-        if isinstance(node, (ast.Global, ast.Nonlocal)):
+        node = stack.popleft()
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, (ast.Store, ast.Del)):
+                found.append(node.id)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
             declared.update(node.names)
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            found.append(node.id)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             found.append(node.name)
             stack.extend(node.decorator_list)
             continue
-        if isinstance(node, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        if isinstance(node, _SCOPES):
             continue
-        stack[0:0] = list(ast.iter_child_nodes(node))
-    out: list[str] = []
-    for name in names + found:
-        if name not in out and name not in declared:
-            out.append(name)
-    return out
+        stack.extendleft(reversed(_children(node)))
+    return [name for name in dict.fromkeys(names + found) if name not in declared]
 
 
-@dataclass
-class _LocalNames(ast.NodeTransformer):
-    """Renames each function's locals to v0, v1, ... (innermost function wins)."""
+class _Normalizer:
+    """Writes a syntax tree out as text (node types, fields in order, constants by ``repr``: equal
+    texts, equal trees), dropping docstrings and renaming each function's locals to v<depth>_<i>
+    (innermost function wins). Function names are looked up in the enclosing functions, decorators
+    and parameter defaults belong to the enclosing scope, return annotations are dropped and
+    parameter annotations kept as written. One pass; the tree's parameters are renamed in place."""
 
-    scopes: list[dict[str, str]] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.scopes: list[dict[str, str]] = []
+        self.out: list[str] = []
 
-    def _function(self, node: ast.AST) -> ast.AST:
-        mapping = {name: f"v{len(self.scopes)}_{i}" for i, name in enumerate(_local_names(node))}
-        for a in ast.walk(node.args):
-            if isinstance(a, ast.arg) and a.arg in mapping:
-                a.arg = mapping[a.arg]
-        node.args.defaults = [self.visit(x) for x in node.args.defaults]
-        node.args.kw_defaults = [self.visit(x) if x is not None else None
-                                 for x in node.args.kw_defaults]
-        self.scopes.append(mapping)
-        body = node.body if isinstance(node.body, list) else [node.body]
-        new_body = [self.visit(x) for x in body]
-        node.body = new_body if isinstance(node.body, list) else new_body[0]
-        self.scopes.pop()
-        if hasattr(node, "returns"):
-            node.returns = None
-        return node
+    def text(self, tree: ast.AST) -> str:
+        self.write(tree)
+        return "".join(self.out)
 
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
-        node.decorator_list = [self.visit(x) for x in node.decorator_list]
-        renamed = self._lookup(node.name)
-        self._function(node)
-        node.name = renamed
-        return node
+    def write(self, value: object, raw: bool = False) -> None:
+        """Append ``value`` (a node, a list or a constant); ``raw``: no renaming below it."""
+        out = self.out
+        if isinstance(value, list):
+            out.append("[")
+            for item in value:
+                self.write(item, raw)
+                out.append(",")
+            out.append("]")
+        elif not isinstance(value, _AST):
+            out.append(repr(value))
+        elif raw:
+            self.fields(value, raw=True)
+        elif type(value) is ast.Name:
+            out.append(f"Name({self.lookup(value.id)!r},{type(value.ctx).__name__}(),)")
+        elif isinstance(value, _FUNCTIONS):
+            self.function_def(value)
+        elif type(value) is ast.Lambda:
+            self.lambda_(value)
+        else:
+            self.fields(value, docless=_without_docstring(value.body)
+                        if isinstance(value, _WITH_DOCSTRING) else None)
 
-    visit_AsyncFunctionDef = visit_FunctionDef
+    def fields(self, node: ast.AST, raw: bool = False, docless: list | None = None,
+               **written: Callable[[], None]) -> None:
+        """``node`` with its fields in order; ``written``: how to write some of them; ``docless``:
+        the body without its docstring."""
+        out = self.out
+        out.append(type(node).__name__ + "(")
+        for name in node._fields:
+            if name in written:
+                written[name]()
+            elif name == "body" and docless is not None:
+                self.write(docless)
+            else:
+                self.write(getattr(node, name, None), raw)
+            out.append(",")
+        out.append(")")
 
-    def visit_Lambda(self, node: ast.Lambda) -> ast.AST:
-        return self._function(node)
-
-    def visit_Name(self, node: ast.Name) -> ast.AST:
-        node.id = self._lookup(node.id)
-        return node
-
-    def _lookup(self, name: str) -> str:
+    def lookup(self, name: str) -> str:
         for mapping in reversed(self.scopes):
             if name in mapping:
                 return mapping[name]
         return name
+
+    def enter(self, func: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> dict[str, str]:
+        """The function's renaming; its parameters (any ``arg`` under its arguments) renamed."""
+        mapping = {name: f"v{len(self.scopes)}_{i}" for i, name in enumerate(_local_names(func))}
+        for a in ast.walk(func.args):
+            if isinstance(a, ast.arg) and a.arg in mapping:
+                a.arg = mapping[a.arg]
+        return mapping
+
+    def arguments(self, args: ast.arguments) -> None:
+        """Defaults in the enclosing scope, everything else (names, annotations) as it stands."""
+        self.fields(args, raw=True, defaults=lambda: self.write(args.defaults),
+                    kw_defaults=lambda: self.write(args.kw_defaults))
+
+    def scoped(self, mapping: dict[str, str], value: object) -> None:
+        self.scopes.append(mapping)
+        self.write(value)
+        self.scopes.pop()
+
+    def function_def(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        start = len(self.out)
+        self.write(node.decorator_list)
+        decorators = self.out[start:]
+        del self.out[start:]
+        name = self.lookup(node.name)
+        mapping = self.enter(node)
+        self.fields(node, raw=True, name=lambda: self.out.append(repr(name)),
+                    args=lambda: self.arguments(node.args),
+                    body=lambda: self.scoped(mapping, _without_docstring(node.body)),
+                    decorator_list=lambda: self.out.extend(decorators),
+                    returns=lambda: self.out.append("None"))
+
+    def lambda_(self, node: ast.Lambda) -> None:
+        mapping = self.enter(node)
+        self.fields(node, args=lambda: self.arguments(node.args),
+                    body=lambda: self.scoped(mapping, node.body))
 
 
 @dataclass(frozen=True)

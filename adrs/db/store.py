@@ -10,10 +10,12 @@ out); ``add_evaluations`` stores validation/holdout scores. Browsing commands re
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from adrs.db.engine import create_sqlite, open_engine
@@ -128,30 +130,18 @@ class RunStore:
         add_evaluations(self.session, self.run_id, split, results)
 
     def add_outcome(self, outcome: Outcome, elapsed_s: float) -> ProgramView:
-        """Store the outcome as a program row (and its LLM calls); return the program's view."""
-        plan, proposal, result = outcome.plan, outcome.proposal, outcome.result
-        parent = plan.parent
-        row = Program(
-            run_id=self.run_id, seq=plan.seq, parent_id=parent.id if parent else None,
-            island=plan.island, generation=parent.generation + 1 if parent else 0, kind=plan.kind,
-            code=outcome.code, diff=outcome.candidate.diff if outcome.candidate else "",
-            status=result.status, score=result.score, metrics=dict(result.metrics),
-            private_metrics=dict(result.private_metrics), feedback=redact(result.feedback),
-            proposer=proposal.proposer if proposal else "seed",
-            model=proposal.model if proposal else None, note=outcome.note,
-            prompt=proposal.prompt if proposal else "", propose_s=outcome.propose_s,
-            eval_s=outcome.eval_s, runtime_s=result.runtime_s, node=result.node or None)
-        self.session.add(row)
-        for usage in proposal.calls if proposal else ():
-            self.session.add(LLMCall(
-                run_id=self.run_id, seq=plan.seq, model=usage.model,
-                prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
-                cost_usd=usage.cost_usd, latency_s=usage.latency_s, error=usage.error,
-                kind=plan.kind, choice=usage.choice, finish_reason=usage.finish_reason,
-                attempts=usage.attempts, cached=usage.cached))
-        self._run().elapsed_s = elapsed_s
+        """Store the outcome as a program row (and its LLM calls) and commit; return the program's
+        view, equal to what reading the row back gives (no read: one INSERT per row, one UPDATE
+        of the run, one commit, through SQLAlchemy Core)."""
+        row = program_values(self.run_id, outcome)
+        connection = self.session.connection()
+        program_id = connection.execute(_INSERT_PROGRAM, row).inserted_primary_key[0]
+        calls = llm_call_values(self.run_id, outcome)
+        if calls:
+            connection.execute(_INSERT_LLM_CALL, calls)
+        connection.execute(_UPDATE_RUN, {"run_id": self.run_id, "elapsed_s": elapsed_s})
         self.session.commit()
-        return view(row)
+        return stored_view(program_id, row, connection.dialect.name)
 
     def finish(self, status: str, reason: str, elapsed_s: float) -> None:
         """Record how this session ended (anything not committed is dropped first)."""
@@ -166,3 +156,54 @@ class RunStore:
         if run is None:
             raise DatabaseError(f"no run {self.run_id}")
         return run
+
+
+_INSERT_PROGRAM = insert(Program.__table__)
+_INSERT_LLM_CALL = insert(LLMCall.__table__)
+_UPDATE_RUN = (update(Run.__table__).where(Run.__table__.c.id == bindparam("run_id"))
+               .values(elapsed_s=bindparam("elapsed_s")))  # updated_at: the column's onupdate
+
+
+def program_values(run_id: str, outcome: Outcome) -> dict[str, Any]:
+    """The program row's columns for ``outcome`` (JSON columns as they read back)."""
+    plan, proposal, result = outcome.plan, outcome.proposal, outcome.result
+    parent = plan.parent
+    return dict(
+        run_id=run_id, seq=plan.seq, parent_id=parent.id if parent else None,
+        island=plan.island, generation=parent.generation + 1 if parent else 0, kind=plan.kind,
+        code=outcome.code, diff=outcome.candidate.diff if outcome.candidate else "",
+        status=str(result.status), score=result.score, metrics=_as_read(result.metrics),
+        private_metrics=_as_read(result.private_metrics), feedback=redact(result.feedback),
+        proposer=proposal.proposer if proposal else "seed",
+        model=proposal.model if proposal else None, note=outcome.note,
+        prompt=proposal.prompt if proposal else "", propose_s=outcome.propose_s,
+        eval_s=outcome.eval_s, runtime_s=result.runtime_s, node=result.node or None)
+
+
+def llm_call_values(run_id: str, outcome: Outcome) -> list[dict[str, Any]]:
+    """One llm_call row per call made for ``outcome``'s proposal."""
+    proposal, plan = outcome.proposal, outcome.plan
+    return [dict(run_id=run_id, seq=plan.seq, model=usage.model,
+                 prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
+                 cost_usd=usage.cost_usd, latency_s=usage.latency_s, error=usage.error,
+                 kind=plan.kind, choice=usage.choice, finish_reason=usage.finish_reason,
+                 attempts=usage.attempts, cached=usage.cached)
+            for usage in (proposal.calls if proposal else ())]
+
+
+def stored_view(program_id: int, row: Mapping[str, Any], dialect: str) -> ProgramView:
+    """The view of the program row just inserted with ``row``, as ``view`` of it read back gives."""
+    score = row["score"]
+    if score is not None:
+        score = float(score)
+        if math.isnan(score) and dialect == "sqlite":
+            score = None  # SQLite stores NaN as NULL
+    return ProgramView(id=program_id, code=row["code"], status=row["status"], score=score,
+                       metrics=dict(row["metrics"]), feedback=row["feedback"],
+                       generation=row["generation"], island=row["island"], seq=row["seq"],
+                       parent_id=row["parent_id"])
+
+
+def _as_read(value: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON column's value as it reads back (tuples become lists, numpy floats floats, ...)."""
+    return json.loads(json.dumps(dict(value)))

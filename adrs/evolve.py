@@ -1,8 +1,8 @@
 """The evolution loop as a scheduler: plan -> propose -> patch -> evaluate -> record -> observe.
 
 One candidate number ``seq`` at a time (0 is the seed). At most ``window`` candidates are in flight
-(workers + the proposer's concurrency), each an asyncio task running ``_candidate``; outcomes are
-recorded in order of completion, so nothing finished is ever lost. For reproducibility, candidate
+(``in_flight_window``: workers + twice the proposer's concurrency), each an asyncio task running
+``_candidate``; outcomes are recorded in order of completion, so nothing finished is lost. For reproducibility, candidate
 ``seq`` is planned only from programs with ``seq' <= seq - window`` and its own seeded RNG: the same
 ``--seed`` gives the same lineage however the evaluations interleave, and a resumed run re-creates
 exactly the candidates it lost. Every decision belongs to a stage: the Planner (parent, template),
@@ -28,7 +28,7 @@ from adrs.errors import CampaignError
 from adrs.evaluation import seed_failure
 from adrs.executor import Executor, RayExecutor
 from adrs.feedback import observe, restore_proposer
-from adrs.loopstate import LoopState, Progress
+from adrs.loopstate import LoopState, Progress, in_flight_window
 from adrs.outcome import Failure, Outcome
 from adrs.patch import PatchError, apply_proposal, check_entry
 from adrs.plan import SEED_PLAN, SEED_SEQ, IslandPlanner, Plan, Planner
@@ -64,7 +64,7 @@ async def evolve(campaign: Campaign) -> str:
     """Run the loop until a stop rule fires; return the stop reason. Raises CampaignError."""
     config, spec, proposer = campaign.config, campaign.spec, campaign.proposer
     executor, planner = _stages(campaign)
-    window = config.evolution.workers + proposer.concurrency
+    window = in_flight_window(config.evolution.workers, proposer.concurrency)
     with closing(RunStore(campaign.engine, campaign.run_id)) as store:
         state = LoopState(store.programs(), *store.spent())
         restore_proposer(campaign.proposer, store.llm_history(), spec.fitness)

@@ -42,6 +42,15 @@ class Progress:
         return (self.budget - self.done) * self.session_s / self.session_done
 
 
+def in_flight_window(workers: int, concurrency: int) -> int:
+    """Candidates in flight at once, and how much older than ``seq`` a program must be for
+    candidate ``seq`` to see it: ``workers`` evaluations, ``concurrency`` LLM requests, and as many
+    again planned and waiting for a request slot, so that when a wave of replies arrives the next
+    wave of requests leaves at once instead of waiting for the first wave's evaluations (with 16
+    requests at once and 3 s replies, ``workers + concurrency`` took 1.6 x the ideal time)."""
+    return workers + 2 * concurrency
+
+
 class LoopState:
     def __init__(self, programs: list[ProgramView], elapsed_s: float, cost_usd: float) -> None:
         self.programs = programs  # in the order they were recorded

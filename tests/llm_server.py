@@ -84,6 +84,12 @@ class Reply:
         }
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's listen backlog is 5: a burst of 16 concurrent requests (llm.concurrency 16)
+    # then loses SYNs, which the client's kernel resends only after 1 s; real APIs do not
+    request_queue_size = 128
+
+
 class FakeLLMServer:
     """Context manager running the fake server in a background thread."""
 
@@ -139,7 +145,7 @@ class FakeLLMServer:
         self._thread.start()
 
     def _bind(self, port: int) -> None:
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
+        self._httpd = _Server(("127.0.0.1", port), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,),
                                         daemon=True)

@@ -6,7 +6,9 @@ deterministic fake LLM (which exercises template choice and the fix/crossover fa
 History: recorded before issue 13's restructuring, which left all three unchanged; re-recorded
 when duplicates stopped being evaluated (adrs.dedup): in each case the first difference was the
 first ``duplicate``. The fake LLM then became five models (the candidate's seed picks one), so
-equal prompts get different replies instead of a run of duplicates.
+equal prompts get different replies instead of a run of duplicates. The llm lineage was re-recorded
+when the window became workers + 2 x concurrency (issue 15, latency hiding: a candidate sees
+programs 6 instead of 4 candidates older); smtt and scaffold (offline, concurrency 0) are unchanged.
 
 Re-record (only after a deliberate change of the search itself) with
 ``ADRS_RECORD_GOLDEN=1 pytest tests/integration/test_golden_lineage.py``.

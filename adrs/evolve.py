@@ -4,10 +4,10 @@ One candidate number ``seq`` at a time (0 is the seed). At most ``window`` candi
 (``in_flight_window``: workers + twice the proposer's concurrency), each an asyncio task running
 ``_candidate``; outcomes are recorded in order of completion, so nothing finished is lost. For
 reproducibility, candidate ``seq`` is planned only from programs with ``seq' <= seq - window`` and
-its own seeded RNG: the same ``--seed`` gives the same lineage however the evaluations interleave, and a resumed run re-creates
-exactly the candidates it lost. Every decision belongs to a stage: the Planner (parent, template),
-the Proposer (prompt, reply), ``adrs.patch``, the Executor (evaluation, evaluator crashes), the
-RunStore (every write), the stop rules. This module only schedules them; it renders no progress.
+its own seeded RNG: the same ``--seed`` gives the same lineage however the evaluations interleave,
+and a resumed run re-creates exactly the candidates it lost. Every decision belongs to a stage: the
+Planner (parent, template), the Proposer (prompt, reply), ``adrs.patch``, the Executor (evaluation,
+evaluator crashes), the RunStore (every write), the stop rules. This module only schedules them; it renders no progress.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ reproducibility, candidate ``seq`` is planned only from programs with ``seq' <= 
 its own seeded RNG: the same ``--seed`` gives the same lineage however the evaluations interleave,
 and a resumed run re-creates exactly the candidates it lost. Every decision belongs to a stage: the
 Planner (parent, template), the Proposer (prompt, reply), ``adrs.patch``, the Executor (evaluation,
-evaluator crashes), the RunStore (every write), the stop rules. This module only schedules them; it renders no progress.
+evaluator crashes), the RunStore (every write), the stop rules. This module only schedules them; it
+renders no progress.
 """
 
 from __future__ import annotations

@@ -614,6 +614,7 @@ class _Driver:
         self.io, self.server, self.limits, self.n_calls = io, server, limits, n_calls
         self.call_limits_s = list(call_limits_s or [])
         self.buffer = bytearray()
+        self.exit_data = b""  # read from the exit pipe, not yet used
         self.reply_open = True
         self.cap = limits.file_size_mb * 1024 * 1024 + 1024
         self.where = _NOT_STARTED
@@ -769,22 +770,27 @@ class _Driver:
         return {"wait_status": signal.SIGKILL, "cpu_s": 0.0}  # as if killed by SIGKILL
 
     def read_job_pids(self) -> None:
-        """The first line on the exit pipe: the PIDs of the job's first process and the candidate's."""
-        data = b""
-        while not data.endswith(b"\n"):
+        """The first line on the exit pipe: the PIDs of the job's first process and the candidate's
+        (what follows it stays in ``exit_data`` for ``read_exit_lines``)."""
+        while b"\n" not in self.exit_data:
             if not select.select([self.io.exit_r], [], [], max(0.0, self.deadline - time.monotonic()))[0]:
                 raise _Stop("timeout", self.timeout_message(self.deadline), wall=True)
-            chunk = os.read(self.io.exit_r, 1)  # byte by byte: the report that may follow stays unread
+            chunk = os.read(self.io.exit_r, 4096)
             if not chunk:
                 raise _Stop()
-            data += chunk
+            self.exit_data += chunk
+        line, _, self.exit_data = self.exit_data.partition(b"\n")
         with contextlib.suppress(ValueError, KeyError, TypeError):
-            self.io.job_pids = [int(p) for p in json.loads(data)["pids"]]
+            self.io.job_pids = [int(p) for p in json.loads(line)["pids"]]
 
     def read_exit_lines(self, patience_s: float) -> list[dict]:
+        """The JSON lines on the exit pipe, up to the exit report (the job's first process writes
+        it once the candidate's process and so its PID namespace are gone, then only exits), the
+        end of the pipe or ``patience_s``."""
         deadline = time.monotonic() + patience_s
-        data = b""
-        while (remaining := deadline - time.monotonic()) > 0:
+        data, self.exit_data = self.exit_data, b""
+        while not (b'"wait_status"' in data and data.endswith(b"\n")) \
+                and (remaining := deadline - time.monotonic()) > 0:
             if not select.select([self.io.exit_r], [], [], remaining)[0]:
                 break
             chunk = os.read(self.io.exit_r, 4096)

@@ -6,8 +6,10 @@ the evaluation (local threads as `adrs run` does, or Ray tasks with --executor r
 run in the warm fork server and the database write. It also times bare sandbox runs in this
 process (the first one starts the server) and the residual of the parent's call timing (the time
 it measures for an entry that returns at once: pipe transfer, decoding and encoding), and prints
-the loop's efficiency against workers x the bare rate. Prints the load average: the machine may
-be shared.
+the loop's efficiency against workers x the bare rate and the CPU it spent per candidate in this
+process and in the sandbox (the warm servers with the jobs they reaped; kernel work done on no
+process's behalf, such as tearing down namespaces, is in neither). Prints the load average: the
+machine may be shared.
 
     python benchmarks/throughput.py [--budget 200] [--workers 2] [--executor local|ray]
 """
@@ -62,7 +64,23 @@ def timing_residual(runs: int) -> list[float]:
     return sorted(times)
 
 
-def loop_rate(budget: int, workers: int, executor: str) -> tuple[float, int]:
+def sandbox_cpu_s() -> float:
+    """CPU seconds of this process's warm sandbox servers and the jobs they have reaped."""
+    from adrs import fork_server
+
+    total = 0.0
+    for server in list(fork_server._servers.values()):
+        for pid in [server.pid, *fork_server._children(server.pid)]:  # unshare, then the harness
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            total += sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def loop_rate(budget: int, workers: int, executor: str) -> tuple[float, int, float, float]:
+    """(candidates per second, candidates, driver CPU ms and local sandbox CPU ms per candidate)."""
     with tempfile.TemporaryDirectory() as runs_dir:
         config = load_run_config(overrides={"evolution": {"budget": budget, "workers": workers,
                                                           "executor": executor},
@@ -70,12 +88,14 @@ def loop_rate(budget: int, workers: int, executor: str) -> tuple[float, int]:
         campaign = new_campaign(str(TOY), config)
         if executor == "local":
             campaign.executor = local_executor(campaign)
-        started = time.perf_counter()
+        started, cpu, sandbox = time.perf_counter(), time.process_time(), sandbox_cpu_s()
         asyncio.run(evolve(campaign))
         elapsed = time.perf_counter() - started
+        cpu, sandbox = time.process_time() - cpu, sandbox_cpu_s() - sandbox
         with Session(campaign.engine) as session:
             count = session.scalar(select(func.count()).select_from(Program)) or 0
-        return (count - 1) / elapsed, count - 1
+        count -= 1
+        return count / elapsed, count, 1000 * cpu / count, 1000 * sandbox / count
 
 
 def main() -> None:
@@ -96,10 +116,12 @@ def main() -> None:
         started = time.perf_counter()
         start_ray(args.workers)
         print(f"ray.init: {time.perf_counter() - started:.1f} s (paid once per campaign)")
-    rate, count = loop_rate(args.budget, args.workers, args.executor)
+    rate, count, driver_ms, sandbox_ms = loop_rate(args.budget, args.workers, args.executor)
     ceiling = bare * args.workers
     print(f"loop ({args.executor} executor): {count} candidates, {rate:.1f} candidates/s with "
           f"{args.workers} workers  ({load()})")
+    print(f"CPU per candidate: driver process {driver_ms:.1f} ms (every thread; Ray workers not "
+          f"included), sandbox servers and their jobs {sandbox_ms:.1f} ms")
     print(f"efficiency vs {args.workers} x bare sandbox ({ceiling:.1f}/s): {rate / ceiling:.0%}")
 
 

@@ -16,7 +16,6 @@ import ast
 import asyncio
 import functools
 import hashlib
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -60,12 +59,11 @@ def _cached_key(code: str) -> str:
 
 def normalized_block(source: str) -> str:
     """The block's syntax tree with docstrings dropped and local names renamed, written out
-    (``_Normalizer``), or its stripped text when it does not parse."""
+    (``_Normalizer``), or its stripped text when it does not parse or nests too deeply for that."""
     try:
-        tree = ast.parse(dedent_block(source))
-    except SyntaxError:
-        return "\n".join(ln.strip() for ln in source.splitlines() if ln.strip())
-    return _Normalizer().text(tree)
+        return _Normalizer().text(ast.parse(dedent_block(source)))
+    except (SyntaxError, RecursionError):  # marked: never equal to a written-out tree
+        return "\0text\n" + "\n".join(ln.strip() for ln in source.splitlines() if ln.strip())
 
 
 def dedent_block(source: str) -> str:
@@ -76,20 +74,8 @@ def dedent_block(source: str) -> str:
 
 
 _AST, _FUNCTIONS = ast.AST, (ast.FunctionDef, ast.AsyncFunctionDef)
-_SCOPES = (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_DEFINITIONS = frozenset([ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef])
 _WITH_DOCSTRING = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-
-
-def _children(node: ast.AST) -> list[ast.AST]:
-    """``ast.iter_child_nodes(node)`` as a list."""
-    found: list[ast.AST] = []
-    for name in node._fields:
-        value = getattr(node, name, None)
-        if isinstance(value, _AST):
-            found.append(value)
-        elif isinstance(value, list):
-            found.extend(item for item in value if isinstance(item, _AST))
-    return found
 
 
 def _without_docstring(body: list[ast.stmt]) -> list[ast.stmt]:
@@ -103,28 +89,46 @@ def _without_docstring(body: list[ast.stmt]) -> list[ast.stmt]:
 def _local_names(func: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> list[str]:
     """Parameters, then names the function body assigns, in order of first appearance (nested
     functions and lambdas have their own locals and are not looked into; the decorators of nested
-    functions are looked at last)."""
+    functions and classes are looked at after the rest of the body)."""
     args = func.args
     names = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
     names += [a.arg for a in (args.vararg, args.kwarg) if a is not None]
     declared: set[str] = set()
-    stack = deque(func.body if isinstance(func.body, list) else [func.body])
     found: list[str] = []
-    while stack:
-        node = stack.popleft()
-        if isinstance(node, ast.Name):
-            if isinstance(node.ctx, (ast.Store, ast.Del)):
-                found.append(node.id)
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            declared.update(node.names)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            found.append(node.name)
-            stack.extend(node.decorator_list)
-            continue
-        if isinstance(node, _SCOPES):
-            continue
-        stack.extendleft(reversed(_children(node)))
+    later: list[ast.AST] = []
+    for node in func.body if isinstance(func.body, list) else [func.body]:
+        _assigned(node, found, declared, later)
+    for node in later:  # grows while it is read: decorators found in decorators come last
+        _assigned(node, found, declared, later)
     return [name for name in dict.fromkeys(names + found) if name not in declared]
+
+
+def _assigned(node: ast.AST, found: list[str], declared: set[str], later: list[ast.AST]) -> None:
+    """Depth first, in field order: names stored or deleted go to ``found``, global and nonlocal
+    names to ``declared``, nested functions' and classes' names to ``found`` and their decorators
+    to ``later``; nested scopes are not entered."""
+    kind = type(node)
+    if kind is ast.Name:
+        if isinstance(node.ctx, (ast.Store, ast.Del)):
+            found.append(node.id)
+        return
+    if kind is ast.Global or kind is ast.Nonlocal:
+        declared.update(node.names)
+        return
+    if kind in _DEFINITIONS:
+        found.append(node.name)
+        later.extend(node.decorator_list)
+        return
+    if kind is ast.Lambda:
+        return
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, _AST):
+                    _assigned(item, found, declared, later)
+        elif isinstance(value, _AST):
+            _assigned(value, found, declared, later)
 
 
 class _Normalizer:

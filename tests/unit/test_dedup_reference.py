@@ -126,6 +126,7 @@ CORNERS = [
     "x = 'a'\n'''module doc'''\nprint(f'{x!r:>{3}}', b'\\n', 1j, ..., -0.0, u'u', True)\n",
     "def f(a):\n    @deco(w := 1)\n    def g():\n        pass\n    b = 2\n    return w, b, g\n",
     "def f(t):\n    def g(x: t, *, y: t = t) -> t:\n        return x\n    return g\n",
+    "def f():\n    del q\n    return q\n",
     "def f(*, a, b=1, **k):\n    def f(a):\n        return a\n    return f(a) + b + len(k)\n",
     "match = 1\ndef f(p):\n    match p:\n        case [q, *rest] if q:\n            return rest\n"
     "        case {'k': v, **others}:\n            return v\n        case K(a=z) as w:\n"
@@ -165,3 +166,12 @@ def test_program_key_matches_the_reference_relation_on_variants(source: str) -> 
             continue
         changed = f"# EVOLVE-BLOCK-START\n{variant}# EVOLVE-BLOCK-END\n"
         assert (program_key(changed) == program_key(code)) == same, (old, new, variant)
+
+
+def test_a_block_too_deep_to_normalize_is_compared_as_text() -> None:
+    """Deep nesting (a 3000-term sum) exhausts the recursion limit: the block's stripped text is
+    its key (it crashed the loop before) and formatting still does not matter."""
+    deep = "def f(a):\n    return " + "+".join(["a"] * 3000) + "\n"
+    code = f"# EVOLVE-BLOCK-START\n{deep}# EVOLVE-BLOCK-END\n"
+    assert program_key(code) == program_key(code.replace("    return", "      return"))
+    assert program_key(code) != program_key(code.replace("a+a", "a-a", 1))

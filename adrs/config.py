@@ -80,6 +80,9 @@ class LLMConfig:
     # in a row, or when every model's circuit breaker has been open this long
     stop_after_failed_proposals: int = 10
     stop_after_unavailable_s: float = 300.0
+    # how requests travel (adrs.proposer.transport): auto = the provider's SDK for openai/,
+    # anthropic/ and OpenAI-compatible api_base servers, litellm for the rest; direct; litellm
+    transport: str = "auto"
 
     def ensemble(self) -> tuple[ModelConfig, ...]:
         """The models to ask: ``model`` alone when set, else ``models``."""
@@ -118,6 +121,10 @@ class LLMConfig:
                 value = getattr(m, name)
                 if value is not None and value < 0:
                     raise ConfigError(f"{where}: {name} must be >= 0, got {value}")
+        if self.transport not in ("auto", "direct", "litellm"):
+            raise ConfigError(f"llm: transport must be one of auto, direct, litellm (auto: the "
+                              f"provider's SDK where adrs has one, litellm otherwise), got "
+                              f"{self.transport!r}")
         if not self.model and self.models and not any(m.weight > 0 for m in self.models):
             raise ConfigError("llm: models: at least one model needs a positive weight")
 

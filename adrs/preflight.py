@@ -1,10 +1,12 @@
 """Pre-flight: before a campaign starts, make sure every configured model can answer.
 
 Two stages, each over all models at once:
-1. ``check_reach`` (standard library only, before litellm's slow import): for a model with an
+1. ``check_reach`` (standard library only, before any SDK or litellm import): for a model with an
    ``api_base``, a TCP connect and one plain HTTP request, each bounded by ``REACH_TIMEOUT_S``:
    connection refused, DNS failure, or a server that accepts and never answers (a black hole);
-2. ``check_models``: one chat request of a few tokens through litellm, bounded by
+2. ``check_models``: one chat request of a few tokens through the model's transport
+   (``adrs.proposer.transport``: the openai / anthropic SDK, or litellm for other providers; a
+   direct model never waits for litellm's import of about 3 s), bounded by
    ``llm.preflight_timeout_s`` (at most ``llm.timeout_s``): rejected key (401/403), unknown model
    (404), no reply.
 A fatal fault stops the campaign before anything is created, naming the model, its URL and what
@@ -21,13 +23,16 @@ import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from adrs.config import LLMConfig, ModelConfig
 from adrs.errors import CampaignError
 from adrs.proposer.faults import FATAL_KINDS, Fault, classify
 from adrs.redact import redact
+
+if TYPE_CHECKING:
+    from adrs.proposer.transport import Transport
 
 
 @dataclass(frozen=True)
@@ -106,26 +111,22 @@ def _http_answer(api_base: str, timeout_s: float) -> Fault | None:
 
 
 async def _check_all(llm: LLMConfig) -> list[Check]:
+    from adrs.proposer.transport import make_transport
+
     timeout = min(llm.preflight_timeout_s, llm.timeout_s)
-    return list(await asyncio.gather(*(_check(m, timeout) for m in llm.ensemble())))
+    return list(await asyncio.gather(*(_check(m, make_transport(m, llm.transport), timeout)
+                                       for m in llm.ensemble())))
 
 
-async def _check(model: ModelConfig, timeout_s: float) -> Check:
-    from adrs.proposer.llm import keyless_placeholder, load_litellm
-
+async def _check(model: ModelConfig, transport: Transport, timeout_s: float) -> Check:
     started = time.monotonic()
-    url = redact(model.api_base or _default_base(model))
-    litellm = await asyncio.to_thread(load_litellm)
-    kwargs: dict[str, Any] = {"model": model.model, "messages": _messages(), "max_tokens": 5,
-                              "num_retries": 0, "max_retries": 0}
-    if model.api_base:
-        kwargs["api_base"] = model.api_base
-        key = keyless_placeholder(litellm, model)
-        if key:
-            kwargs["api_key"] = key
+    base = model.api_base or (transport.base_url() if transport.kind != "litellm"
+                              else await asyncio.to_thread(transport.base_url))  # imports litellm
+    url = redact(base)
     left = max(0.5, timeout_s - (time.monotonic() - started))
     try:
-        await asyncio.wait_for(litellm.acompletion(**kwargs, timeout=left), timeout=left)
+        await asyncio.wait_for(transport.send(_messages(), max_tokens=5, temperature=None,
+                                              timeout_s=left), timeout=left)
     except Exception as err:  # classified: fatal ones stop the campaign, the rest are warnings
         fault = classify(err, timeout_s)
         if fault.kind == "timeout":
@@ -155,16 +156,6 @@ def _connect(api_base: str, timeout_s: float) -> Fault | None:
                                 f"{timeout_s:g} s (host down or traffic dropped)")
     except OSError as err:
         return Fault("connection", f"cannot connect to {host}:{port}: {err.strerror or err}")
-
-
-def _default_base(model: ModelConfig) -> str:
-    try:
-        from adrs.proposer.llm import load_litellm
-
-        _, provider, _, base = load_litellm().get_llm_provider(model=model.model)
-    except Exception:  # unknown provider: checked with a clear message elsewhere
-        return "the provider's default URL"
-    return base or f"the {provider} default URL"
 
 
 def _messages() -> list[dict[str, str]]:

@@ -1,38 +1,31 @@
-"""Dollar cost of one LLM call: user prices when the config gives them, else litellm's offline
-price table (``LITELLM_LOCAL_MODEL_COST_MAP``), else 0.0 for models litellm cannot price.
+"""Dollar cost of one LLM call: user prices when the config gives them, else what the transport
+reported (litellm prices the calls it makes), else litellm's bundled price table read without
+importing litellm (``adrs.proposer.model_table``), else 0.0 for models nobody can price.
 
-Prices are USD per million tokens. It does not import litellm itself; callers pass the module.
+Prices are USD per million tokens in the config and per token in the table.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from adrs.config import ModelConfig
+from adrs.proposer.model_table import table_price_usd
 
 
-def call_cost(litellm: Any, model: ModelConfig, prompt_tokens: int, completion_tokens: int,
-              response: Any = None) -> float:
+def has_user_prices(model: ModelConfig) -> bool:
+    return model.input_usd_per_mtok is not None or model.output_usd_per_mtok is not None
+
+
+def call_cost(model: ModelConfig, prompt_tokens: int, completion_tokens: int,
+              reported: float | None = None) -> float:
     """USD for ``prompt_tokens`` in and ``completion_tokens`` out on ``model``."""
-    if model.input_usd_per_mtok is not None or model.output_usd_per_mtok is not None:
+    if has_user_prices(model):
         return (prompt_tokens * (model.input_usd_per_mtok or 0.0)
                 + completion_tokens * (model.output_usd_per_mtok or 0.0)) / 1e6
-    try:
-        if response is not None:
-            return float(litellm.completion_cost(completion_response=response) or 0.0)
-        cost_in, cost_out = litellm.cost_per_token(model=model.model, prompt_tokens=prompt_tokens,
-                                                   completion_tokens=completion_tokens)
-        return float(cost_in + cost_out)
-    except Exception:  # litellm raises for models it cannot price; the cost is then unknown: 0
-        return 0.0
+    if reported is not None:
+        return reported
+    return table_price_usd(model.model, prompt_tokens, completion_tokens) or 0.0
 
 
-def is_priced(litellm: Any, model: ModelConfig) -> bool:
-    """True when the cost of ``model`` is known (user prices, or litellm's table has it)."""
-    if model.input_usd_per_mtok is not None or model.output_usd_per_mtok is not None:
-        return True
-    try:
-        info = litellm.get_model_info(model.model)
-    except Exception:  # not in the table
-        return False
-    return bool(info.get("input_cost_per_token") or info.get("output_cost_per_token"))
+def is_priced(model: ModelConfig) -> bool:
+    """True when the cost of ``model`` is known (user prices, or the price table has it)."""
+    return has_user_prices(model) or bool(table_price_usd(model.model, 1000, 1000))

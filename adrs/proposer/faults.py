@@ -1,7 +1,10 @@
 """Say in words why an LLM call failed: "connection refused", "DNS lookup failed", "no reply
 within 8 s", "the API key was rejected (HTTP 401)", "unknown model (HTTP 404)".
 
-litellm maps a refused connection or a failed DNS lookup to an HTTP 500 (``InternalServerError:
+The openai and anthropic SDKs (the direct transports, ``adrs.proposer.transport``) raise
+``APIConnectionError`` / ``APITimeoutError`` / ``APIStatusError`` (with ``status_code``, the
+response headers and the parsed error body, whose ``message`` is quoted). litellm maps a refused
+connection or a failed DNS lookup to an HTTP 500 (``InternalServerError:
 Connection error.``) although nothing answered; the real cause is further down the exception
 chain (``__cause__`` / ``__context__``), and this module looks there. Every text it returns is
 redacted (``adrs.redact``). It does not retry, classify replies or make calls.
@@ -33,7 +36,7 @@ class Fault:
 
 
 def classify(err: BaseException, timeout_s: float | None = None) -> Fault:
-    """The fault behind ``err`` (an exception from litellm, asyncio or the OpenAI client)."""
+    """The fault behind ``err`` (an exception from litellm, asyncio, the openai or anthropic SDK)."""
     chain = _chain(err)
     for link in chain:
         if isinstance(link, ConnectionRefusedError):
@@ -86,12 +89,28 @@ def _status(chain: list[BaseException]) -> int | None:
 
 
 def _detail(chain: list[BaseException]) -> str:
-    """The provider's message, without litellm's repeated class-name prefixes."""
+    """The provider's message: the ``message`` of the error body the openai / anthropic SDKs keep,
+    else the exception's text without litellm's repeated class-name prefixes."""
+    for link in chain:
+        message = _body_message(getattr(link, "body", None))
+        if message:
+            return redact(message.splitlines()[0][:500])
     text = first_line(chain[0])
     for marker in ("Exception - ", "Error: "):
         if marker in text:
             text = text.rsplit(marker, 1)[-1]
     return text
+
+
+def _body_message(body: object) -> str:
+    """``message`` of an error body: ``{"message": ...}`` (openai) or ``{"error": {...}}``."""
+    for _ in range(2):
+        if not isinstance(body, dict):
+            return ""
+        if isinstance(body.get("message"), str):
+            return body["message"].strip()
+        body = body.get("error")
+    return ""
 
 
 def _deepest(chain: list[BaseException]) -> str:

@@ -1,13 +1,13 @@
 """The LLM proposer: send a rendered Prompt to a model of the ensemble and return its reply.
 
-Every model is reached through ``litellm.acompletion`` with the model string unchanged (OpenAI,
-Anthropic, Gemini, Ollama, vLLM, any OpenAI-compatible ``api_base``): no code here depends on the
-provider. Per proposal:
+Every model is reached through a transport (``adrs.proposer.transport``): the openai or anthropic
+SDK directly for those providers and OpenAI-compatible ``api_base`` servers, ``litellm.acompletion``
+for the others (Gemini, Ollama, Bedrock, ...); no code here depends on the provider. Per proposal:
 - the ensemble (``adrs.proposer.ensemble``) picks a model among those whose circuit breaker
   (``adrs.proposer.breaker``) allows a call, by weight or by the cost-aware bandit, and says why;
 - with ``cache_dir`` set, a cached reply for (model, messages, params) is replayed instead;
 - each attempt is bounded by ``timeout_s``; rate limits (429), 5xx, timeouts and connection errors
-  are retried (litellm's and the OpenAI client's own retries are off) with exponential backoff and
+  are retried (the SDKs' and litellm's own retries are off) with exponential backoff and
   jitter, honouring ``Retry-After``; every failed attempt counts against the model's breaker, and
   when it opens the proposal moves on to another model;
 - the whole proposal (attempts, backoff, waiting for a paused model) never takes longer than
@@ -15,7 +15,9 @@ provider. Per proposal:
 - tokens, dollars (``adrs.proposer.cost``), latency, attempts and the choice's reason go into one
   ``Usage`` per model asked.
 It does not parse or apply the reply (``adrs.patch`` does) and does not retry a reply that is
-merely bad. Importing this module does not import litellm (that takes seconds); the first call does.
+merely bad. Importing this module imports neither litellm (that takes seconds) nor an SDK; a
+direct transport never imports litellm, except to count a prompt's tokens exactly when an upper
+bound of its size does not fit the context window (see ``_prompt_budget``).
 """
 
 from __future__ import annotations
@@ -44,14 +46,20 @@ from adrs.proposer.cost import call_cost
 from adrs.proposer.ensemble import Ensemble
 from adrs.proposer.faults import classify
 from adrs.proposer.health import LLMHealth
+from adrs.proposer.model_table import context_window
+from adrs.proposer.transport import (
+    KEYLESS_PLACEHOLDER,
+    make_transport,
+    missing_keys,
+    route,
+)
 from adrs.redact import redact
 
 # Status codes worth another attempt: timeout, conflict, too early, rate limit, and any 5xx.
 RETRY_STATUS = frozenset({408, 409, 425, 429})
 MAX_BACKOFF_S = 60.0
-# Placeholder key for OpenAI-compatible servers at ``api_base`` that need none (vLLM, Ollama, ...);
-# the OpenAI client refuses to send a request without some key.
-KEYLESS_PLACEHOLDER = "no-key-needed"
+__all__ = ["KEYLESS_PLACEHOLDER", "LLMProposer", "PromptNotSent", "check_llm_environment",
+           "describe_error", "is_retryable", "load_litellm", "retry_after_s"]
 # templates whose reply is a complete program; the others answer with SEARCH/REPLACE blocks
 REWRITE_TEMPLATES = frozenset({"rewrite", "crossover"})
 _POLL_S = 0.05  # how often to look again while a paused model's trial call is running
@@ -80,7 +88,7 @@ class _ModelFailed(Exception):
 
 
 class LLMProposer:
-    """Proposer backed by ``litellm.acompletion`` over an ensemble; see the module docstring."""
+    """Proposer over an ensemble of models, each behind its transport; see the module docstring."""
 
     name = "llm"
 
@@ -105,13 +113,14 @@ class LLMProposer:
         self.backoff_s = backoff_s  # first retry waits about this long, then doubles
         self._rng = rng or random.Random()  # jitter only; model draws use the prompt's seed
         self._clock = clock
+        # ConfigError here for llm.transport: direct with a model no direct transport serves
+        self.transports = [make_transport(m, config.transport) for m in models]
         self.ensemble = Ensemble(models, bandit=config.bandit, exploration=config.bandit_exploration)
         self.breakers = [CircuitBreaker(config.breaker_failures, config.breaker_cooldown_s, clock)
                          for _ in models]
         self.cache = ResponseCache(config.cache_dir) if config.cache_dir else None
         self._semaphore: asyncio.Semaphore | None = None
         self._semaphore_loop: asyncio.AbstractEventLoop | None = None
-        self._api_keys: dict[int, str | None] = {}
         self._budget: PromptBudget | None = None
         self._budget_known = False
         self.health = LLMHealth()  # read by the progress display and the stop rules
@@ -173,7 +182,7 @@ class LLMProposer:
     def prompt_budget(self) -> PromptBudget | None:
         """Prompt tokens every model of the ensemble accepts (None when no window is known)."""
         if not self._budget_known:
-            self._budget = _prompt_budget(load_litellm(), self.models, self.config.max_tokens)
+            self._budget = _prompt_budget(self.models, self.config.max_tokens)
             self._budget_known = True
         return self._budget
 
@@ -240,14 +249,7 @@ class LLMProposer:
                                    finish_reason=hit.finish_reason, cached=True))
                 self.ensemble.record_call(index, 0.0)
                 return self._proposal(prompt, hit.text, hit.finish_reason, model.model, calls)
-        litellm = load_litellm()
-        kwargs: dict[str, Any] = {"model": model.model, "messages": messages, **params,
-                                  "num_retries": 0, "max_retries": 0}
-        if model.api_base:
-            kwargs["api_base"] = model.api_base
-            api_key = self._keyless_placeholder(litellm, index)
-            if api_key:
-                kwargs["api_key"] = api_key
+        transport = self.transports[index]
         started = time.perf_counter()
         attempts = max(0, config.max_retries) + 1
         for attempt in range(1, attempts + 1):
@@ -257,8 +259,10 @@ class LLMProposer:
                                    f"llm.max_wait_s={config.max_wait_s:g} reached")
             breaker.start()
             try:
-                response = await asyncio.wait_for(litellm.acompletion(**kwargs, timeout=timeout),
-                                                  timeout=timeout)
+                reply = await asyncio.wait_for(
+                    transport.send(messages, max_tokens=config.max_tokens,
+                                   temperature=config.temperature, timeout_s=timeout),
+                    timeout=timeout)
             except Exception as err:  # classified by is_retryable; the rest fail at once
                 breaker.record_failure()
                 why = describe_error(err, timeout)
@@ -274,13 +278,9 @@ class LLMProposer:
             breaker.record_success()
             self._note_breakers()
             break
-        choice = response.choices[0]
-        text = getattr(choice.message, "content", None) or ""
-        finish_reason = str(choice.finish_reason or "")
-        tokens = getattr(response, "usage", None)
-        prompt_tokens = int(getattr(tokens, "prompt_tokens", 0) or 0)
-        completion_tokens = int(getattr(tokens, "completion_tokens", 0) or 0)
-        cost = call_cost(litellm, model, prompt_tokens, completion_tokens, response)
+        text, finish_reason = reply.text, reply.finish_reason
+        prompt_tokens, completion_tokens = reply.prompt_tokens, reply.completion_tokens
+        cost = call_cost(model, prompt_tokens, completion_tokens, reply.cost_usd)
         calls.append(Usage(model=model.model, prompt_tokens=prompt_tokens,
                            completion_tokens=completion_tokens, cost_usd=cost,
                            latency_s=time.perf_counter() - started, choice=reason,
@@ -325,44 +325,39 @@ class LLMProposer:
             delay = max(delay, hinted)
         return min(delay, MAX_BACKOFF_S)
 
-    def _keyless_placeholder(self, litellm: Any, index: int) -> str | None:
-        """A placeholder key when ``api_base`` is set and the provider's key is not in the env."""
-        if index not in self._api_keys:
-            self._api_keys[index] = keyless_placeholder(litellm, self.models[index])
-        return self._api_keys[index]
 
 
-def keyless_placeholder(litellm: Any, model: ModelConfig) -> str | None:
-    """KEYLESS_PLACEHOLDER for a model at ``api_base`` whose provider key is not in the env."""
-    missing = litellm.validate_environment(model=model.model).get("missing_keys")
-    return KEYLESS_PLACEHOLDER if missing else None
+def _prompt_budget(models: Sequence[ModelConfig], reply_tokens: int) -> PromptBudget | None:
+    """The smallest context window of ``models`` (user value, else litellm's bundled table, read
+    without importing litellm), minus the reply.
 
-
-def _prompt_budget(litellm: Any, models: Sequence[ModelConfig],
-                   reply_tokens: int) -> PromptBudget | None:
-    """The smallest context window of ``models`` (user value, else litellm's), minus the reply."""
+    Counting: a message list of B UTF-8 bytes has at most B + 8 tokens per message + 8 for
+    byte-level BPE tokenizers (every token is at least one byte; litellm adds 3-4 per message and
+    3 for the reply). When that bound fits, it is the count (nothing needs trimming, and litellm is
+    not imported); only a prompt whose bound exceeds the window is counted exactly with
+    ``litellm.token_counter``, importing litellm the first time (seconds, once, only for prompts
+    near the window), or at about 4 characters per token for a model it has no tokenizer for."""
     windows = []
     for m in models:
-        window = m.context_tokens
-        if window is None:
-            try:
-                info = litellm.get_model_info(m.model)
-                window = info.get("max_input_tokens") or info.get("max_tokens")
-            except Exception:  # not in litellm's table (local models): no known limit
-                window = None
+        window = m.context_tokens or context_window(m.model)  # None: not in the table, no limit
         if window:
             windows.append((int(window), m.model))
     if not windows:
         return None
     window, model = min(windows)
+    limit = max(0, window - reply_tokens)
 
     def count(messages: Sequence[dict[str, str]]) -> int:
+        bound = sum(len(m.get("content", "").encode()) + len(m.get("role", "").encode()) + 8
+                    for m in messages) + 8
+        if bound <= limit:
+            return bound
         try:
-            return int(litellm.token_counter(model=model, messages=list(messages)))
+            return int(load_litellm().token_counter(model=model, messages=list(messages)))
         except Exception:  # no tokenizer for this model: about 4 characters per token
             return sum(len(m.get("content", "")) for m in messages) // 4 + 4 * len(messages)
 
-    return PromptBudget(max_prompt_tokens=max(0, window - reply_tokens), context_tokens=window,
+    return PromptBudget(max_prompt_tokens=limit, context_tokens=window,
                         reply_tokens=reply_tokens, model=model, count=count)
 
 
@@ -370,15 +365,19 @@ def check_llm_environment(config: LLMConfig) -> None:
     """Raise ConfigError if a model of ``config`` cannot be called: unknown provider or missing key.
 
     Keys are looked up in the environment only. A model with ``api_base`` (an OpenAI-compatible
-    server such as vLLM or Ollama) skips the key check: such servers often need none.
+    server such as vLLM or Ollama) skips the key check: such servers often need none. Models of a
+    direct transport are checked without litellm (OPENAI_API_KEY, ANTHROPIC_API_KEY); the others
+    by litellm (provider known, its key variables set).
     """
-    litellm = None
     for m in config.ensemble():
-        litellm = litellm or load_litellm()
-        _check_model(litellm, m)
+        kind = route(m, config.transport)
+        if kind == "litellm":
+            _check_litellm_model(load_litellm(), m)
+        else:
+            _require_keys(m, missing_keys(m, kind))
 
 
-def _check_model(litellm: Any, model: ModelConfig) -> None:
+def _check_litellm_model(litellm: Any, model: ModelConfig) -> None:
     try:
         litellm.get_llm_provider(model=model.model, api_base=model.api_base)
     except Exception as err:  # litellm raises several types here
@@ -387,7 +386,10 @@ def _check_model(litellm: Any, model: ModelConfig) -> None:
                           f"{_first_line(err)}") from err
     if model.api_base:
         return
-    missing = litellm.validate_environment(model=model.model).get("missing_keys") or []
+    _require_keys(model, litellm.validate_environment(model=model.model).get("missing_keys") or [])
+
+
+def _require_keys(model: ModelConfig, missing: Sequence[str]) -> None:
     if missing:
         names = ", ".join(missing)
         raise ConfigError(f"llm.model {model.model!r} needs the environment variable(s) {names}, "

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from adrs.config import LLMConfig, ModelConfig
@@ -60,7 +63,9 @@ def test_over_long_parent_is_a_clear_error():
 def test_budget_from_litellm_context_windows_and_user_values():
     known = LLMProposer(LLMConfig(model="openai/gpt-4o-mini", max_tokens=1000)).prompt_budget()
     assert known.context_tokens == 128_000 and known.max_prompt_tokens == 127_000
-    assert 5 < known.count([{"role": "user", "content": "hello world " * 10}]) < 40
+    # far below the window: an upper bound (bytes + a few per message) is enough
+    hello = [{"role": "user", "content": "hello world " * 10}]
+    assert known.count(hello) == len("hello world " * 10) + len("user") + 16
     assert LLMProposer(LLMConfig(model="openai/my-local-model")).prompt_budget() is None
     ensemble = LLMConfig(models=(ModelConfig("openai/gpt-4o-mini"),
                                  ModelConfig("openai/local", context_tokens=8192)), max_tokens=1000)
@@ -91,3 +96,24 @@ def test_the_llm_proposer_renders_fits_and_refuses_what_cannot_fit():
     seed = Prompt("diff", ProgramView(id=1, code=CODE, status="ok", score=2.0, seq=0), (), seed=1)
     with pytest.raises(CampaignError, match="seed program is too long"):
         proposer(150).render(seed)
+
+
+def test_a_prompt_near_the_window_is_counted_exactly_by_litellm():
+    from adrs.proposer.llm import load_litellm
+
+    config = LLMConfig(model="openai/gpt-4o-mini", context_tokens=300, max_tokens=100)
+    budget = LLMProposer(config).prompt_budget()
+    near = [{"role": "system", "content": "You write code."},
+            {"role": "user", "content": "def solve(x):\n    return x * 0.5\n" * 8}]
+    exact = load_litellm().token_counter(model="openai/gpt-4o-mini", messages=near)
+    assert budget.count(near) == exact < budget.max_prompt_tokens  # the bound (over 200) did not fit
+    short = [{"role": "user", "content": "hi"}]
+    assert load_litellm().token_counter(model="openai/gpt-4o-mini", messages=short) <= budget.count(short)
+
+
+def test_the_budget_of_a_known_model_needs_no_litellm_import():
+    code = ("import sys\nfrom adrs.config import LLMConfig\nfrom adrs.proposer.llm import LLMProposer\n"
+            "b = LLMProposer(LLMConfig(model='anthropic/claude-haiku-4-5')).prompt_budget()\n"
+            "assert b.context_tokens == 200000 and b.count([{'role': 'user', 'content': 'x' * 5000}])\n"
+            "sys.exit('litellm' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0

@@ -104,9 +104,10 @@ def run(
 def _seed_first(problem: str, config: RunConfig, ray_flag: str | None) -> SeedFirst | None:
     """Start the seed's evaluation before the database layer is even imported (local runs)."""
     from adrs.cluster import ray_address
+    from adrs.proposer.transport import needs_litellm
     from adrs.warm_start import SeedFirst, preload_litellm
 
-    if config.llm.ensemble():
+    if needs_litellm(config.llm):  # models of a direct transport never import litellm
         preload_litellm()
     if config.evolution.executor != "local" or ray_address(ray_flag, config.ray.address):
         return None

@@ -37,8 +37,12 @@ def spent(runs_dir: Path) -> int:
     return len([p for p in runs_dir.iterdir() if p.is_dir()])
 
 
-@pytest.mark.parametrize("scenario", ["refused", "dns", "black hole", "401", "403", "404 model"])
-def test_preflight_stops_before_anything_starts(scenario: str, runs_dir: Path, tmp_path: Path):
+# the default transport asks with the openai SDK; the same faults through litellm, too
+@pytest.mark.parametrize("scenario, transport", [
+    ("refused", "auto"), ("dns", "auto"), ("black hole", "auto"), ("401", "auto"), ("403", "auto"),
+    ("404 model", "auto"), ("401", "litellm"), ("404 model", "litellm")])
+def test_preflight_stops_before_anything_starts(scenario: str, transport: str, runs_dir: Path,
+                                                tmp_path: Path):
     expected = {"refused": "connection refused", "dns": "DNS lookup failed",
                 "black hole": "accepted the connection but sent no reply within 5 s",
                 "401": "API key was rejected (HTTP 401)", "403": "access denied (HTTP 403)",
@@ -51,15 +55,16 @@ def test_preflight_stops_before_anything_starts(scenario: str, runs_dir: Path, t
         url = {"refused": refused_url(), "dns": "http://no-such-host.invalid/v1",
                "black hole": hole.url, "401": wrong_key.url, "403": forbidden.url,
                "404 model": no_such_model.url}[scenario]
-        code, output, seconds = run_toy(runs_dir, tmp_path, f"  model: {model}\n  api_base: {url}")
-    print(f"\nMEASURE preflight {scenario}: reason after {seconds:.1f} s, candidates "
+        code, output, seconds = run_toy(runs_dir, tmp_path, f"  model: {model}\n  api_base: {url}\n"
+                                                            f"  transport: {transport}")
+    print(f"\nMEASURE preflight {scenario} ({transport}): reason after {seconds:.1f} s, candidates "
           f"{spent(runs_dir)}, exit {code}")
     assert code == 2, output
     assert expected in output and model in output and url.split("//")[1].split("/")[0] in output
     assert "no candidate was spent" in output and "--no-preflight" in output
     assert "HTTP 500" not in output and FAKE_KEY not in output
-    # unreachable endpoints are found before litellm is imported (it takes 3 s idle, 12 s on a
-    # loaded 2-core machine); a rejected key or model needs one real request through litellm
+    # unreachable endpoints are found before any SDK is imported; a rejected key or model needs
+    # one real request (through litellm: its import takes 3 s idle, 12 s on a loaded machine)
     limit = 15 if scenario in ("refused", "dns", "black hole") else 60
     assert seconds <= limit, f"the reason took {seconds:.1f} s"
     assert spent(runs_dir) == 0
@@ -91,3 +96,28 @@ def test_preflight_can_be_skipped_and_a_rate_limit_only_warns(runs_dir: Path, tm
                 assert "pre-flight: openai/test-model at" in result.output
                 assert "rate limited (HTTP 429)" in result.output
                 assert len(server.requests) == 1 + 3
+
+
+@pytest.mark.parametrize("transport, imported", [("auto", False), ("litellm", True)])
+def test_a_direct_campaign_from_the_cli_never_imports_litellm(runs_dir: Path, tmp_path: Path,
+                                                              transport: str, imported: bool):
+    """``adrs run`` with an OpenAI-compatible model: pre-flight, proposals, costs and the spend
+    summary all work without litellm (its import is 3 s of the start-up), unless asked for."""
+    def diff(body):
+        return Reply("```\n<<<<<<< SEARCH\n    return x * 0.5\n=======\n    return x * 1.5\n"
+                     ">>>>>>> REPLACE\n```\n")
+
+    config = tmp_path / "llm.yaml"
+    code = ("import sys\nfrom adrs.cli.main import app\ntry:\n    app(sys.argv[1:])\n"
+            "except SystemExit as done:\n    code = done.code\n"
+            "print('LITELLM', 'litellm' in sys.modules, 'EXIT', code)\n")
+    with FakeLLMServer(responder=diff) as server:
+        config.write_text(f"llm:\n  model: openai/gpt-4o-mini\n  api_base: {server.url}\n"
+                          f"  transport: {transport}\nevolution:\n  budget: 2\n  workers: 1\n")
+        env = {**os.environ, "OPENAI_API_KEY": FAKE_KEY, "COLUMNS": "200"}
+        done = subprocess.run([sys.executable, "-c", code, "run", str(TOY_PROBLEM), "--config",
+                               str(config), "--runs-dir", str(runs_dir)],
+                              capture_output=True, text=True, env=env, timeout=120)
+        assert len(server.requests) == 1 + 2  # the pre-flight, then one call per candidate
+    assert f"LITELLM {imported} EXIT 0" in done.stdout, done.stdout + done.stderr
+    assert "pre-flight: openai/gpt-4o-mini at" in done.stdout and "LLM spend of" in done.stdout

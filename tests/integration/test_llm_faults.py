@@ -1,7 +1,8 @@
 """LLM faults during a campaign, against local fake servers on 127.0.0.1: a 429 storm, a 500 storm,
 replies just inside the timeout, and an outage in mid-campaign followed by a recovery and
 ``resume``. For each: how long until the reason is visible (the LLM health the progress display
-shows), candidates spent, the run's final state. Each test prints a MEASURE line."""
+shows), candidates spent, the run's final state. Each test prints a MEASURE line. The storms and
+the outage run through both transports: the default (the openai SDK directly) and litellm."""
 
 from __future__ import annotations
 
@@ -88,13 +89,14 @@ def outcome(campaign) -> tuple[Run, list[Program]]:
     return run, programs
 
 
+@pytest.mark.parametrize("transport", ["auto", "litellm"])
 @pytest.mark.parametrize("status, words", [(429, "rate limited (HTTP 429)"),
                                            (500, "server error (HTTP 500)")],
                          ids=["429-storm", "500-storm"])
 def test_error_storm_stops_the_campaign_without_burning_the_budget(runs_dir: Path, status: int,
-                                                                    words: str):
+                                                                    words: str, transport: str):
     with FakeLLMServer(responder=lambda body: Reply(status=status)) as server:
-        campaign = start(runs_dir, 200, server)
+        campaign = start(runs_dir, 200, server, transport=transport)
         started = time.monotonic()
         with Watch(campaign, words) as watch:
             reason = asyncio.run(evolve(campaign))
@@ -102,8 +104,9 @@ def test_error_storm_stops_the_campaign_without_burning_the_budget(runs_dir: Pat
     run, programs = outcome(campaign)
     spent = len(programs) - 1
     seen = watch.seen_at - server.arrived_at[0]  # from the first call the model failed
-    print(f"\nMEASURE {status} storm: reason visible {seen:.2f} s after the first failed call, stopped after "
-          f"{seconds:.1f} s, candidates spent {spent} of 200, final state {run.status}: {reason}")
+    print(f"\nMEASURE {status} storm ({transport}): reason visible {seen:.2f} s after the first "
+          f"failed call, stopped after {seconds:.1f} s, candidates spent {spent} of 200, "
+          f"final state {run.status}: {reason}")
     assert run.status == "stopped" and reason.startswith("LLM unavailable")
     assert words in run.stop_reason  # the last error, in words
     assert seen < 2
@@ -148,7 +151,9 @@ def test_replies_just_past_the_timeout_stop_the_campaign(runs_dir: Path):
     assert len(programs) - 1 <= FAST["stop_after_failed_proposals"] + FAST["concurrency"]
 
 
-def test_outage_stops_the_campaign_and_resume_continues_after_recovery(runs_dir: Path):
+@pytest.mark.parametrize("transport", ["auto", "litellm"])
+def test_outage_stops_the_campaign_and_resume_continues_after_recovery(runs_dir: Path,
+                                                                      transport: str):
     served = []
 
     def respond(body: dict[str, Any]) -> Reply:
@@ -156,7 +161,7 @@ def test_outage_stops_the_campaign_and_resume_continues_after_recovery(runs_dir:
         return towards_3(body)
 
     with FakeLLMServer(responder=respond) as server:
-        campaign = start(runs_dir, 30, server)
+        campaign = start(runs_dir, 30, server, transport=transport)
         went_down = {}
 
         def outage() -> None:  # after 5 answered calls, stop listening
@@ -172,7 +177,7 @@ def test_outage_stops_the_campaign_and_resume_continues_after_recovery(runs_dir:
         stopped_after = time.monotonic() - went_down["at"]
         run, before = outcome(campaign)
         seen = watch.seen_after - (went_down["at"] - watch.started)
-        print(f"\nMEASURE outage (connection refused): reason visible {seen:.2f} s after the "
+        print(f"\nMEASURE outage (connection refused, {transport}): reason visible {seen:.2f} s after the "
               f"outage, stopped {stopped_after:.1f} s after it (limit: "
               f"{FAST['stop_after_unavailable_s']:g} s paused or "
               f"{FAST['stop_after_failed_proposals']} failed proposals), candidates spent "

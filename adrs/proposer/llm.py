@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import os
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -49,6 +48,7 @@ from adrs.proposer.health import LLMHealth
 from adrs.proposer.model_table import context_window
 from adrs.proposer.transport import (
     KEYLESS_PLACEHOLDER,
+    load_litellm,
     make_transport,
     missing_keys,
     route,
@@ -63,16 +63,6 @@ __all__ = ["KEYLESS_PLACEHOLDER", "LLMProposer", "PromptNotSent", "check_llm_env
 # templates whose reply is a complete program; the others answer with SEARCH/REPLACE blocks
 REWRITE_TEMPLATES = frozenset({"rewrite", "crossover"})
 _POLL_S = 0.05  # how often to look again while a paused model's trial call is running
-
-
-def load_litellm() -> Any:
-    """Import litellm quietly, with the bundled model cost map (no download at import)."""
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    import litellm
-
-    litellm.suppress_debug_info = True  # no "Give Feedback / Get Help" banner on every error
-    litellm.telemetry = False
-    return litellm
 
 
 class PromptNotSent(ProposalError):

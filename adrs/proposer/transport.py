@@ -282,10 +282,18 @@ class LiteLLM:
                      cost_usd=cost)
 
 
+def load_litellm() -> Any:
+    """Import litellm quietly, with the bundled model cost map (no download at import)."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    litellm.suppress_debug_info = True  # no "Give Feedback / Get Help" banner on every error
+    litellm.telemetry = False
+    return litellm
+
+
 def _load() -> Any:
     global _litellm
-    from adrs.proposer.llm import load_litellm
-
     _litellm = load_litellm()
     return _litellm
 

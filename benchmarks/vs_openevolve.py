@@ -115,6 +115,7 @@ ADRS_CONFIG = """llm:
   concurrency: {concurrency}
   max_retries: 0
   timeout_s: 60
+  transport: {transport}
 evolution:
   workers: {workers}
   max_time_s: null
@@ -182,6 +183,7 @@ def run_openevolve(runner: Path, folder: Path, work: Path, candidates: int, work
 
 
 OE_CANDIDATE = ["--oe-candidate", "proxy"]  # set from --oe-candidate in main()
+LLM_TRANSPORT = ["auto"]  # set from --llm-transport in main()
 
 
 def run_adrs(folder: Path, work: Path, candidates: int, workers: int, concurrency: int = 4,
@@ -189,7 +191,8 @@ def run_adrs(folder: Path, work: Path, candidates: int, workers: int, concurrenc
     runs = work / "runs"
     with FakeLLMServer(responder=reply_for(delay_s)) as server:
         config = work / "adrs.yaml"
-        config.write_text(ADRS_CONFIG.format(url=server.url, workers=workers, concurrency=concurrency))
+        config.write_text(ADRS_CONFIG.format(url=server.url, workers=workers, concurrency=concurrency,
+                                             transport=LLM_TRANSPORT[0]))
         env = dict(os.environ, OPENAI_API_KEY="fake-key", LITELLM_LOCAL_MODEL_COST_MAP="True")
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "adrs.cli.main", "run", "--openevolve", str(folder),
@@ -280,12 +283,16 @@ def main() -> None:
     parser.add_argument("--oe-candidate", default="proxy", choices=["proxy", "shared"],
                         help="adrs: the candidate behind a call proxy in its own sandbox (default), or "
                         "in the evaluator's sandboxed process as OpenEvolve runs it (shared)")
+    parser.add_argument("--llm-transport", default="auto", choices=["auto", "litellm"],
+                        help="adrs's llm.transport: the openai SDK directly (auto) or litellm")
     args = parser.parse_args()
     OE_CANDIDATE[1] = args.oe_candidate
+    LLM_TRANSPORT[0] = args.llm_transport
     from adrs.sandbox import isolation_level
 
     runner = ensure_openevolve(args.venv)
-    print(f"adrs sandbox isolation: {isolation_level()}, --oe-candidate {args.oe_candidate}; OpenEvolve "
+    print(f"adrs sandbox isolation: {isolation_level()}, --oe-candidate {args.oe_candidate}, "
+          f"llm.transport {args.llm_transport}; OpenEvolve "
           f"0.4.0 evaluates in worker processes without isolation; {args.candidates} candidates, "
           f"{args.workers} workers, instant fake LLM")
     compare(runner, args.candidates, args.workers, args.reps, "instant LLM")

@@ -90,15 +90,21 @@ def run_isolation(spec: ProblemSpec) -> str:
 Say = Callable[[list[str]], None]
 
 
-def checked_llm(config: RunConfig, spec: ProblemSpec, say: Say | None) -> Proposer:
+def checked_llm(config: RunConfig, spec: ProblemSpec, say: Say | None,
+                asked: list[str] | None = None) -> Proposer:
     """The proposer, checked; with ``say`` (a printer) and ``llm.preflight`` on, every model is
     first reached and then asked one tiny question (``adrs.preflight``): CampaignError, before
     anything is created, if one cannot answer. When every model has an ``api_base``, unreachable
-    URLs are found before litellm loads (seconds); else missing keys are named first."""
+    URLs are found before litellm loads (seconds); else missing keys are named first. ``asked``:
+    the lines of a pre-flight the caller already made (``adrs run`` asks before this module loads)."""
     from adrs.preflight import check_models, check_reach
 
     check = say is not None and config.llm.preflight and bool(config.llm.ensemble())
     local = all(m.api_base for m in config.llm.ensemble())
+    if check and asked is not None and say is not None:
+        proposer = checked_proposer(config, spec)
+        say(asked)
+        return proposer
     if check and local:
         check_reach(config.llm)
     proposer = checked_proposer(config, spec)
@@ -114,12 +120,14 @@ def stored_config(config: RunConfig) -> dict:
     return redact_data(config.to_dict())
 
 
-def new_campaign(problem: str, config: RunConfig, preflight: Say | None = None) -> Campaign:
+def new_campaign(problem: str, config: RunConfig, preflight: Say | None = None,
+                 asked: list[str] | None = None) -> Campaign:
     """Create the run (database row and folder) for ``problem``; Ray is not started here.
-    With ``preflight`` (a printer of its lines), the models are checked first."""
+    With ``preflight`` (a printer of its lines), the models are checked first (``asked``: they
+    were, by the caller; these are the lines)."""
     spec = load_problem(problem)
     check_sandbox_packages(spec, config)
-    proposer = checked_llm(config, spec, preflight)
+    proposer = checked_llm(config, spec, preflight, asked)
     run_id = new_run_id(spec.name)
     runs_dir = Path(config.db.runs_dir)
     if config.db.url:

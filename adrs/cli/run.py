@@ -90,14 +90,21 @@ def run(
         "db": {"url": db, "runs_dir": str(runs_dir)},
     }
     run_config = load_run_config(config, overrides)
-    if preflight and run_config.llm.preflight and all(m.api_base for m in run_config.llm.ensemble()):
+    llm = run_config.llm
+    local = preflight and llm.preflight and bool(llm.ensemble()) and all(m.api_base for m in llm.ensemble())
+    if local:
         from adrs.preflight import check_reach
 
-        check_reach(run_config.llm)  # an unreachable server is said in seconds, before anything
+        check_reach(llm)  # an unreachable server is said in seconds, before anything
     seed_first = _seed_first(problem, run_config, ray_address)
+    asked = None
+    if local:  # the models' answer (or a clear error) before the database layer loads
+        from adrs.preflight import check_models
+
+        asked = [check.line() for check in check_models(llm)]
     from adrs.campaign import new_campaign
 
-    campaign = new_campaign(problem, run_config, preflight=_say_preflight)
+    campaign = new_campaign(problem, run_config, preflight=_say_preflight, asked=asked)
     _exit_if_stopped(_drive(campaign, ray_address, seed_first, progress_every))
 
 
@@ -171,17 +178,10 @@ def _drive(campaign: Campaign, ray_flag: str | None = None, seed_first: SeedFirs
 
     from adrs.campaign import local_executor, start_ray
     from adrs.cli.progress_view import LiveProgress
-    from adrs.cli.report_view import print_promotion, print_report
-    from adrs.cli.search_view import print_duplicates, print_front, search_summary
     from adrs.cluster import ray_address
-    from adrs.db import reader as rd
-    from adrs.db import store
     from adrs.db.models import Run
     from adrs.evolve import evolve
-    from adrs.promote import promote
-    from adrs.report import best_report
     from adrs.run_state import Heartbeat
-    from adrs.stop_rules import UNAVAILABLE
 
     evolution = campaign.config.evolution
     with Session(campaign.engine) as session:
@@ -222,6 +222,24 @@ def _drive(campaign: Campaign, ray_flag: str | None = None, seed_first: SeedFirs
                           f"`adrs resume {campaign.run_id}`")
             raise typer.Exit(143 if terminated else 130) from None
     console.print(f"stopped: {reason}")
+    _finish(campaign, reason)
+    return reason
+
+
+def _finish(campaign: Campaign, reason: str) -> None:
+    """After the loop: spend, duplicates, the front, promotion on validation instances and the
+    best program's report (imported only now: nothing here delays the first candidate)."""
+    from sqlalchemy.orm import Session
+
+    from adrs.cli.report_view import print_promotion, print_report
+    from adrs.cli.search_view import print_duplicates, print_front, search_summary
+    from adrs.db import reader as rd
+    from adrs.db import store
+    from adrs.promote import promote
+    from adrs.report import best_report
+    from adrs.stop_rules import UNAVAILABLE
+
+    evolution = campaign.config.evolution
     if reason.startswith(UNAVAILABLE):
         console.print(f"[yellow]the run is stopped, not finished[/]: finished work is saved; when "
                       f"the model answers again, continue with `adrs resume {campaign.run_id}`")
@@ -241,7 +259,7 @@ def _drive(campaign: Campaign, ray_flag: str | None = None, seed_first: SeedFirs
         print_front(searched, campaign.spec.front)
     if promotion is None:
         console.print("[yellow]no correct program yet[/]")
-        return reason
+        return
     with Session(campaign.engine) as session:
         store.add_program_evaluations(session, campaign.run_id, "validation", promotion.new)
     with rd.open_reader(url) as reader:
@@ -252,7 +270,6 @@ def _drive(campaign: Campaign, ray_flag: str | None = None, seed_first: SeedFirs
         store.add_evaluations(session, campaign.run_id, "validation", new, top.id)
     print_report(report, top, show_code=True)
     print_promotion(promotion, run_record.direction)
-    return reason
 
 
 def _check_cluster(campaign: Campaign) -> None:

@@ -13,6 +13,7 @@ Standalone: stdlib, numpy and ``_candidate_wire`` only, never ``adrs``.
 """
 
 import os
+import select
 import socket
 import sys
 import threading
@@ -33,9 +34,15 @@ def serve(program, paths):
     for path in reversed(str(paths).split("\n") if paths else []):
         sys.path.insert(0, path)
     module, failure = load(str(program))
-    done = threading.Event()
-    listener.settimeout(0.2)  # to notice ``done``
+    done = Done()
+    listener.settimeout(0.2)  # accept never hangs (the host holds the same socket)
     while not done.is_set():
+        try:  # ``exit`` wakes this at once through the pipe; 0.2 s is only a safety net
+            ready = select.select([listener, done.wake], [], [], 0.2)[0]
+        except (OSError, ValueError):
+            break
+        if listener not in ready:
+            continue
         try:
             connection, _ = listener.accept()
         except TimeoutError:
@@ -45,6 +52,24 @@ def serve(program, paths):
         thread = threading.Thread(target=handle, args=(connection, module, failure, done), daemon=True)
         thread.start()
     return "served"
+
+
+class Done:
+    """Set by the ``exit`` request; also writes to a pipe the accept loop waits on."""
+
+    def __init__(self):
+        self.wake, self._signal = os.pipe()
+        self._event = threading.Event()
+
+    def is_set(self):
+        return self._event.is_set()
+
+    def set(self):
+        self._event.set()
+        try:
+            os.write(self._signal, b"x")
+        except OSError:
+            pass
 
 
 def load(source):

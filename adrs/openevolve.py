@@ -280,7 +280,7 @@ class OpenEvolveEvaluator:
     def _run_stage(self, stage: int, label: str, code: str,
                    limits: Limits) -> tuple[EvalResult | None, dict, float]:
         """(failure or None, the driver's reply, seconds) of one stage."""
-        from adrs.proxy import candidate_process
+        from adrs.proxy import candidate_process, source_of
 
         binds = [str(self.folder)]
         with ExitStack() as stack:
@@ -292,7 +292,7 @@ class OpenEvolveEvaluator:
             call = {"stage": np.array(stage), "program": np.array(program),
                     "folder": np.array(str(self.folder)), "evaluator_dir": np.array(str(self.evaluator_dir)),
                     "evaluator_file": np.array(str(self.evaluator_file))}
-            outcome = run_program(DRIVER.read_text(), self.entry, [call], limits, binds=binds)
+            outcome = run_program(source_of(DRIVER), self.entry, [call], limits, binds=binds)
         seconds = float(sum(outcome.call_times_s))
         extra = {}
         if server is not None and server.feedback():

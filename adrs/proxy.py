@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import os
 import shutil
 import socket
@@ -61,8 +62,14 @@ class CandidateProcess:
         return self.outcome.feedback()
 
 
+@functools.cache
+def source_of(path: Path) -> str:
+    """The text of one of adrs's own sandbox-side modules (read once per process)."""
+    return path.read_text()
+
+
 def proxy_source(socket_path: str) -> str:
-    return f"{WIRE.read_text()}\nADRS_SOCKET = {socket_path!r}\n{PROXY.read_text()}"
+    return f"{source_of(WIRE)}\nADRS_SOCKET = {socket_path!r}\n{source_of(PROXY)}"
 
 
 @contextmanager
@@ -84,8 +91,8 @@ def candidate_process(code: str, limits: Limits, binds: Sequence[str] = (),
 
         def serve() -> None:
             try:
-                process.outcome = run_program(SERVER.read_text(), "serve", [call], limits,
-                                              support={"_candidate_wire.py": WIRE.read_text()},
+                process.outcome = run_program(source_of(SERVER), "serve", [call], limits,
+                                              support={"_candidate_wire.py": source_of(WIRE)},
                                               binds=binds, pass_fd=listener.fileno())
             except Exception as err:  # noqa: BLE001 - e.g. SandboxError: reported with the result
                 process.failure = f"{type(err).__name__}: {err}"

@@ -1,0 +1,46 @@
+"""Call frames (the npz bytes each call's inputs travel in) are remembered by content: the same
+instances are sent to every candidate without encoding them again, and a changed array, dtype,
+shape or name is never served a stale frame."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+from adrs.sandbox import _call_frame
+
+
+def decoded(frame: bytes) -> dict[str, np.ndarray]:
+    assert frame[:1] == b"C" and int.from_bytes(frame[1:5], "big") == len(frame) - 5
+    with np.load(io.BytesIO(frame[5:]), allow_pickle=False) as npz:
+        return {name: npz[name] for name in npz.files}
+
+
+def test_the_same_call_is_encoded_once_and_decodes_to_its_arrays() -> None:
+    call = {"p": np.arange(6, dtype=np.int64).reshape(2, 3), "w": np.float64(2.5)}
+    first = _call_frame(0, call)
+    assert _call_frame(1, dict(call)) is first  # equal contents, another dict: the same frame
+    got = decoded(first)
+    assert got["p"].tolist() == [[0, 1, 2], [3, 4, 5]] and got["w"] == 2.5
+
+
+def test_any_change_gives_a_new_frame() -> None:
+    array = np.zeros(4, dtype=np.int32)
+    before = _call_frame(0, {"x": array})
+    array[2] = 7  # changed in place: same object, new contents
+    after = _call_frame(0, {"x": array})
+    assert decoded(after)["x"].tolist() == [0, 0, 7, 0] and decoded(before)["x"].tolist() == [0] * 4
+    same_bytes = np.zeros(4, dtype=np.float32)  # the same 16 zero bytes, another dtype
+    assert decoded(_call_frame(0, {"x": np.zeros(4, dtype=np.int32)}))["x"].dtype == np.int32
+    assert decoded(_call_frame(0, {"x": same_bytes}))["x"].dtype == np.float32
+    assert decoded(_call_frame(0, {"x": np.zeros((2, 2), dtype=np.int32)}))["x"].shape == (2, 2)
+    assert set(decoded(_call_frame(0, {"y": np.zeros(4, dtype=np.int32)}))) == {"y"}
+    strided = np.arange(10)[::2]  # not contiguous
+    assert decoded(_call_frame(0, {"x": strided}))["x"].tolist() == [0, 2, 4, 6, 8]
+
+
+def test_object_arrays_are_still_refused() -> None:
+    with pytest.raises(TypeError, match="object arrays"):
+        _call_frame(3, {"x": np.array([object()])})

@@ -11,6 +11,8 @@ done before, in the same run:
 - dedup: ``DuplicateIndex.claim`` + ``record`` (one key per candidate, one-pass normalizer) against
   the reference normalizer of ``tests/unit/test_dedup_reference.py`` asked three times per
   candidate, as the loop used to;
+- call frames: the npz frames of smtt's and eplb's train calls, encoded for every candidate as
+  before, against ``adrs.sandbox._call_frame`` (remembered by content);
 - sandbox: ``run_program`` of the toy problem's seed, sequentially in the warm server: the
   driver's CPU per run and the wall time per run (no "before": see the git history).
 
@@ -172,6 +174,27 @@ def dedup_stage(codes: list[str]) -> tuple[float, float]:
     return before, cpu_ms(now, len(codes))
 
 
+def frames_stage(problem: Path, reps: int = 20) -> tuple[int, float, float]:
+    """(calls, ms before, ms now) per candidate to frame the train calls of ``problem``."""
+    import io
+
+    import numpy as np
+
+    from adrs.problem import load_problem
+    from adrs.sandbox import _call_frame
+
+    calls = load_problem(str(problem)).load_evaluator().calls("train")
+
+    def npz_each_time() -> None:
+        for call in calls:
+            buffer = io.BytesIO()
+            np.savez(buffer, **{name: np.asarray(value) for name, value in call.items()})
+
+    before = cpu_ms(lambda: [npz_each_time() for _ in range(reps)], reps)
+    now = cpu_ms(lambda: [[_call_frame(i, c) for i, c in enumerate(calls)] for _ in range(reps)], reps)
+    return len(calls), before, now
+
+
 def sandbox_stage(runs: int) -> tuple[float, float]:
     """(driver CPU ms, wall ms) per sequential sandboxed run of the toy seed (warm server)."""
     from adrs.problem import load_problem
@@ -204,6 +227,10 @@ def main() -> None:
     print(f"store  (add_outcome, SQLite): {before:6.2f} -> {now:5.2f} ms  ({before / now:.1f}x)")
     before, now = dedup_stage(codes)
     print(f"dedup  (claim + record):      {before:6.2f} -> {now:5.2f} ms  ({before / now:.1f}x)")
+    for problem in ("smtt", "eplb"):
+        n, before, now = frames_stage(REPO / "problems" / problem)
+        print(f"call frames ({problem}, {n} train calls): {before:5.2f} -> {now:5.2f} ms  "
+              f"({before / now:.1f}x)")
     cpu, wall = sandbox_stage(args.runs)
     print(f"sandbox driver side (toy seed, {args.runs} sequential runs): {cpu:.2f} ms CPU, "
           f"{wall:.1f} ms wall per run  ({load()})")

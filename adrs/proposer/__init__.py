@@ -1,7 +1,8 @@
 """Proposers turn a Prompt into a Proposal: the text of a changed program.
 
-Two implementations: ``llm`` (litellm, any provider) and ``mutator`` (the built-in offline program
-mutator). Both satisfy the ``Proposer`` protocol below; the loop does not know which it has
+Two implementations: ``llm`` (any provider: the openai / anthropic SDKs directly, litellm for the
+others; ``adrs.proposer.transport``) and ``mutator`` (the built-in offline program mutator). Both
+satisfy the ``Proposer`` protocol below; the loop does not know which it has
 (``adrs.proposer.factory.make_proposer`` picks one from the config).
 """
 

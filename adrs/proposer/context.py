@@ -4,8 +4,9 @@
 (the last one first), then shortens the evaluator feedback shown with the parent. The parent program
 is never cut: if the prompt is still too long it raises ``PromptTooLong`` with a message saying how
 many tokens the parent needs and what to change. ``PromptBudget`` (how many prompt tokens a model
-accepts and how to count them) comes from the LLM proposer, which asks litellm for the context
-window; this module does not import litellm and does not render templates itself.
+accepts and how to count them) comes from the LLM proposer, which reads the context window from
+litellm's bundled table (``adrs.proposer.model_table``); this module does not import litellm and
+does not render templates itself.
 """
 
 from __future__ import annotations

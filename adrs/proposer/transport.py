@@ -156,9 +156,8 @@ class DirectOpenAI:
         self.provider, name = split_provider(model.model)
         self.name = name if self.provider else model.model
         self.provider = self.provider or "openai"
+        # a vLLM / LM Studio / llamafile server never gets the OpenAI key (as with litellm)
         key = _env_key(self.provider) if self.provider in KEY_VARIABLES else None
-        if key is None and self.provider == "hosted_vllm":
-            key = _env_key("openai")
         self.api_key = key or (KEYLESS_PLACEHOLDER if model.api_base else None)
         reasoning = not model.api_base and self.name.startswith(_REASONING_PREFIXES)
         self._tokens_field = "max_completion_tokens" if reasoning else "max_tokens"

@@ -166,6 +166,13 @@ def test_keyless_server_gets_a_placeholder_key(monkeypatch, transport, model):
     assert server.requests[0]["model"] == "test-model"
 
 
+def test_a_vllm_server_never_gets_the_openai_key(transport):
+    with FakeLLMServer([Reply(content="hi")]) as server:
+        proposer = make_proposer(server, transport=transport, model="hosted_vllm/test-model")
+        assert asyncio.run(proposer.propose(make_prompt())).text == "hi"
+    assert "dummy-test-key" not in str(server.headers[0])
+
+
 def test_missing_key_is_a_config_error_naming_the_variable(monkeypatch, transport):
     monkeypatch.delenv("OPENAI_API_KEY")
     with pytest.raises(ConfigError, match="OPENAI_API_KEY") as info:

@@ -188,7 +188,6 @@ class Soak:
     kills: list[dict] = field(default_factory=list)
     lost: int = 0
     after_kill: list[dict] = field(default_factory=list)  # leftovers seen after each kill
-    preexisting: set[int] = field(default_factory=set)  # sandbox processes not ours (e.g. a test's)
     baselines: dict[int, tuple[int, int]] = field(default_factory=dict)  # driver pid -> (fds, procs)
     pauses: list[tuple[float, float]] = field(default_factory=list)  # no driver ran (kill -> start)
     stopped_at: int | None = None  # --max-time-s ran out after this many candidates
@@ -286,17 +285,20 @@ def our_cgroups(pids: list[int]) -> list[Path]:
     return [p for pid in pids for p in parent.glob(f"adrs-sandbox-{pid}-*")]
 
 
-def harness_processes(exclude: set[int]) -> list[int]:
-    """Live sandbox processes of this checkout (the harness path in their command line) whose pid
-    is not in ``exclude``."""
+def harness_processes(drivers: list[int]) -> list[int]:
+    """Live sandbox processes of our drivers: the harness of this checkout in their command line,
+    with a work folder named after one of the drivers (``adrs-sandbox-PID-``; another soak or test
+    running beside this one has its own)."""
     from adrs.sandbox import HARNESS
 
     needle = str(HARNESS).encode()
+    ours = [f"adrs-sandbox-{pid}-".encode() for pid in drivers]
     found = []
     for entry in os.scandir("/proc"):
-        if entry.name.isdigit() and int(entry.name) not in exclude:
+        if entry.name.isdigit():
             try:
-                if needle in Path(f"/proc/{entry.name}/cmdline").read_bytes() \
+                cmdline = Path(f"/proc/{entry.name}/cmdline").read_bytes()
+                if needle in cmdline and any(o in cmdline for o in ours) \
                         and state_of(int(entry.name)) not in "ZX":
                     found.append(int(entry.name))
             except OSError:
@@ -370,7 +372,7 @@ def kill_driver(soak: Soak, driver: subprocess.Popen, count: int) -> None:
     driver.wait()
     finished = finished_rows(soak.work / DB_FILE)
     time.sleep(3.0)  # the sandboxes of the dead driver end themselves (lifeline pipe)
-    soak.after_kill.append({"at": count, "harness_processes": len(harness_processes(soak.preexisting)),
+    soak.after_kill.append({"at": count, "harness_processes": len(harness_processes(soak.drivers)),
                             "daemons": len(daemons(marker_for(soak.work)))})
     soak.kills.append({"at": count, "finished": finished})
     soak.pauses.append((paused, soak.elapsed()))  # the monitor's own work; the next driver starts now
@@ -380,7 +382,6 @@ def run_soak(work: Path, candidates: int, kills: int, every: int, seed: int,
              hostile_every: int = HOSTILE_EVERY, max_time_s: float = math.inf,
              problem: Path = PROBLEM) -> Soak:
     soak = Soak(work, candidates, seed, hostile_every, problem, every)
-    soak.preexisting = set(harness_processes(set()))
     rng = random.Random(seed)
     kill_at = sorted(rng.sample(range(max(1, candidates // 20), max(2, candidates * 19 // 20)), kills))
     next_mark = every
@@ -388,8 +389,9 @@ def run_soak(work: Path, candidates: int, kills: int, every: int, seed: int,
     while True:
         exited = driver.poll() is not None  # before counting: its last rows are then counted too
         count = done_count(work / DB_FILE)
+        now = soak.elapsed()  # one time per poll: counts seen together are not told apart
         for mark in range(len(soak.crossed) + 1, count + 1):
-            soak.crossed.setdefault(mark, soak.elapsed())
+            soak.crossed.setdefault(mark, now)
         if kill_at and count >= kill_at[0] and not exited:
             kill_at.pop(0)
             kill_driver(soak, driver, count)
@@ -418,9 +420,10 @@ def run_soak(work: Path, candidates: int, kills: int, every: int, seed: int,
 
 
 def stored_in_order(db: Path) -> list[tuple]:
-    """(seq, status, eval_s, note) of every stored candidate in the order it was stored: row k is
-    the one that brought the count to k + 1."""
-    return read_rows(db, "select seq, status, eval_s, note from program where seq > 0 order by id")
+    """(seq, status, eval_s, note, carries hostile code) of every stored candidate in the order it
+    was stored: row k is the one that brought the count to k + 1."""
+    return read_rows(db, "select seq, status, eval_s, note, instr(code, 'SOAK_HOSTILE') > 0 "
+                         "from program where seq > 0 order by id")
 
 
 def window(soak: Soak, stored: list[tuple], lo: int, hi: int) -> dict:
@@ -430,12 +433,17 @@ def window(soak: Soak, stored: list[tuple], lo: int, hi: int) -> dict:
         return {}
     rows = stored[lo:hi]
     wall = soak.wall(soak.crossed[lo], soak.crossed[hi])
+    if wall <= 0:  # both counts seen by the same poll (5 a second): too few candidates to time
+        return {}
     eval_s = sum(r[2] for r in rows)
     n = hi - lo
-    return {"from": lo, "to": hi, "wall_s": round(wall, 1), "rate": round(n / wall, 2) if wall > 0 else 0.0,
+    return {"from": lo, "to": hi, "wall_s": round(wall, 1), "rate": round(n / wall, 2),
             "eval_s": round(eval_s / n, 3), "overhead_ms": round(1000 * (wall - eval_s / WORKERS) / n, 1),
             "duplicates": sum(r[1] == "duplicate" for r in rows),
-            "hostile": sum("soak hostile " in (r[3] or "") for r in rows)}
+            "hostile": sum("soak hostile " in (r[3] or "") for r in rows),
+            # descendants of a hostile parent (a daemon scores ok): not counted as hostile
+            "inherited_hostile": sum(bool(r[4]) and "soak hostile " not in (r[3] or "") for r in rows),
+            "timeouts": sum(r[1] == "timeout" for r in rows)}
 
 
 def hostile_statuses(stored: list[tuple]) -> tuple[dict, list]:
@@ -446,7 +454,7 @@ def hostile_statuses(stored: list[tuple]) -> tuple[dict, list]:
     expected = {h.name: (h.status, *ALSO_ACCEPTED.get(h.name, ())) for h in HOSTILE}
     by_hostile: dict[str, dict[str, int]] = {}
     wrong = []
-    for seq, status, _, note in stored:
+    for seq, status, _, note, _ in stored:
         if "soak hostile " not in (note or ""):
             continue
         name = note.split("soak hostile ", 1)[1].split()[0].rstrip(";")
@@ -461,8 +469,8 @@ def back_at_baseline(soak: Soak) -> tuple[dict, bool]:
     """Every checkpoint of a driver got back to the fds and processes of that driver's first."""
     over = [{"at": c.candidates, "fds": c.fds, "processes": c.processes,
              "baseline": soak.baselines[c.driver_pid]} for c in soak.checkpoints
-            if not c.gone and c.fds > soak.baselines[c.driver_pid][0]
-            or c.processes > soak.baselines[c.driver_pid][1]]
+            if not c.gone and (c.fds > soak.baselines[c.driver_pid][0]
+                               or c.processes > soak.baselines[c.driver_pid][1])]
     lives = {str(pid): list(b) for pid, b in soak.baselines.items()}
     return {"baselines (fds, processes) per driver": lives, "not back": over[:20]}, not over
 
@@ -487,10 +495,10 @@ def verdict(soak: Soak) -> dict:
     rss_growth = (max(c.rss_mb for c in later) - later[0].rss_mb) if later else 0.0
     baseline_value, baseline_ok = back_at_baseline(soak)
     deadline = time.monotonic() + 5.0  # the last driver's sandbox servers see it gone and exit
-    while harness_processes(soak.preexisting) and time.monotonic() < deadline:
+    while harness_processes(soak.drivers) and time.monotonic() < deadline:
         time.sleep(0.1)
     final = {"temp_dirs": len(our_temp_dirs(soak.drivers)), "cgroups": len(our_cgroups(soak.drivers)),
-             "harness_processes": len(harness_processes(soak.preexisting)),
+             "harness_processes": len(harness_processes(soak.drivers)),
              "daemons": len(daemons(marker_for(soak.work)))}
     statuses = read_rows(db, "select status, count(*) from program group by status")
     checks = {

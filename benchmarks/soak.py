@@ -169,6 +169,8 @@ class Checkpoint:
     db_mb: float
     rate: float  # candidates/s since the previous checkpoint (pauses between drivers left out)
     samples: int  # fds / processes samples taken (SAMPLES, more until back at the baseline)
+    cpu_s: float = 0.0  # the driver's own CPU time so far (not its sandboxes'): load-independent
+    cpu_ms: float | None = None  # driver CPU ms per candidate since its previous checkpoint
     gone: bool = False  # the driver ended while it was sampled (its figures are left out)
     zombie_seen: list[str] = field(default_factory=list)  # the zombies, when some never went
 
@@ -264,6 +266,15 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, all threads) the process used; its children not included."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def open_fds(pid: int) -> int:
     try:
         return len(os.listdir(f"/proc/{pid}/fd"))
@@ -335,7 +346,7 @@ def checkpoint(soak: Soak, driver: subprocess.Popen, count: int) -> Checkpoint:
     """Figures at ``count`` candidates. Fds and processes: the lowest of at least ``SAMPLES``
     samples, sampled on until they are back at this driver's baseline (its first checkpoint's
     lowest) or ``SETTLE_S`` pass; zombies: the lowest (one between exit and reap is no leak)."""
-    rss = rss_mb(driver.pid)
+    rss, cpu = rss_mb(driver.pid), cpu_s(driver.pid)
     baseline = soak.baselines.get(driver.pid)
     deadline = time.monotonic() + SETTLE_S
     fds, procs, zombies, samples, seen = math.inf, math.inf, math.inf, 0, []
@@ -354,12 +365,15 @@ def checkpoint(soak: Soak, driver: subprocess.Popen, count: int) -> Checkpoint:
     elapsed = soak.elapsed()
     previous = soak.checkpoints[-1] if soak.checkpoints else None
     span = soak.wall(previous.elapsed_s if previous else 0.0, elapsed)
+    same = previous is not None and previous.driver_pid == driver.pid and not previous.gone
+    cpu_ms = round(1000 * (cpu - previous.cpu_s) / (count - previous.candidates), 1) if same else None
     rate = (count - (previous.candidates if previous else 0)) / span if span > 0 else 0.0
     db = soak.work / DB_FILE
     db_mb = sum(p.stat().st_size for p in (db, db.with_name(DB_FILE + "-wal")) if p.exists()) / 2**20
     return Checkpoint(count, round(elapsed, 1), driver.pid, round(rss, 1), fds, procs, zombies,
                       len(our_temp_dirs(soak.drivers)), len(our_cgroups(soak.drivers)),
-                      round(db_mb, 1), round(rate, 2), samples, zombie_seen=seen[:3] if zombies else [])
+                      round(db_mb, 1), round(rate, 2), samples, round(cpu, 2), cpu_ms,
+                      zombie_seen=seen[:3] if zombies else [])
 
 
 def finished_rows(db: Path) -> dict[int, tuple]:
@@ -475,6 +489,14 @@ def back_at_baseline(soak: Soak) -> tuple[dict, bool]:
     return {"baselines (fds, processes) per driver": lives, "not back": over[:20]}, not over
 
 
+def lives(checkpoints: list[Checkpoint]) -> dict[int, list[Checkpoint]]:
+    """Checkpoints by driver process."""
+    found: dict[int, list[Checkpoint]] = {}
+    for c in checkpoints:
+        found.setdefault(c.driver_pid, []).append(c)
+    return found
+
+
 def verdict(soak: Soak) -> dict:
     """The issue's Done-when criteria, each with its figures and whether it holds; ``info``: the
     figures that tell a slower driver from a costlier workload."""
@@ -531,6 +553,13 @@ def verdict(soak: Soak) -> dict:
         "overall candidates/s, driver wall time (kill pauses left out)": [
             round(top / ran, 2) if ran else 0.0, round(ran, 1)],
         "projected minutes for 10,000 at that rate": round(10_000 * ran / top / 60, 1) if top else None,
+        "driver CPU ms per candidate (its own process, not the sandboxes), first vs last interval": [
+            next((c.cpu_ms for c in live if c.cpu_ms is not None), None),
+            next((c.cpu_ms for c in reversed(live) if c.cpu_ms is not None), None)],
+        # a resumed driver loads every stored program: its RSS starts higher the later it starts
+        "driver RSS MB per life: [first checkpoint, its RSS, last checkpoint, its RSS]": [
+            [cs[0].candidates, cs[0].rss_mb, cs[-1].candidates, cs[-1].rss_mb]
+            for cs in lives(live).values()],
     }
     return {"candidates": soak.candidates, "stopped_at": soak.stopped_at, "problem": str(soak.problem),
             "kills_at": [k["at"] for k in soak.kills], "statuses": dict(statuses),

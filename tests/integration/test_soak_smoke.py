@@ -46,8 +46,9 @@ def test_a_tiny_soak_with_a_kill_leaks_and_loses_nothing(tmp_path: Path) -> None
 
 
 def test_tiny_soak_checkpoints_find_the_baseline_and_report_the_cost(tmp_path: Path) -> None:
-    result = run_soak(tmp_path, "--candidates", "30", "--every", "10", "--kills", "0",
-                      "--hostile-every", "3")
+    # half hostile (a hang costs 0.5 s), so the driver is still running at the first checkpoint
+    result = run_soak(tmp_path, "--candidates", "60", "--every", "20", "--kills", "0",
+                      "--hostile-every", "2")
     live = [c for c in result["checkpoints"] if not c["gone"]]
     assert live, result["checkpoints"]
     assert all(c["fds"] > 0 and c["processes"] >= 1 and c["rss_mb"] > 0 for c in live)

@@ -553,7 +553,7 @@ def verdict(soak: Soak) -> dict:
         "overall candidates/s, driver wall time (kill pauses left out)": [
             round(top / ran, 2) if ran else 0.0, round(ran, 1)],
         "projected minutes for 10,000 at that rate": round(10_000 * ran / top / 60, 1) if top else None,
-        "driver CPU ms per candidate (its own process, not the sandboxes), first vs last interval": [
+        "first vs last checkpoint interval: driver CPU ms per candidate (its own process)": [
             next((c.cpu_ms for c in live if c.cpu_ms is not None), None),
             next((c.cpu_ms for c in reversed(live) if c.cpu_ms is not None), None)],
         # a resumed driver loads every stored program: its RSS starts higher the later it starts
@@ -568,6 +568,14 @@ def verdict(soak: Soak) -> dict:
             "ok": all(ok for _, ok in checks.values()), "info": info,
             "windows": [w for w in windows if w], "first": first, "last": last,
             "checkpoints": [asdict(c) for c in soak.checkpoints]}
+
+
+def drifted(pair: object) -> bool:
+    """A [first, last] pair of figures more than 20 % apart (what the rate criterion allows)."""
+    if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, int | float) for x in pair)):
+        return False
+    first, last = pair
+    return first > 0 and abs(last - first) > 0.2 * first
 
 
 def main() -> None:
@@ -600,7 +608,8 @@ def main() -> None:
     for w in result["windows"]:
         print("window " + json.dumps(w), flush=True)
     for name, value in result["info"].items():
-        print(f"info {name}: {json.dumps(value)}")
+        print(f"{'WARN' if drifted(value) and name.startswith('first vs last') else 'info'} {name}: "
+              f"{json.dumps(value)}")
     for name, check in result["checks"].items():
         print(f"{'PASS' if check['ok'] else 'FAIL'} {name}: {json.dumps(check['value'])[:400]}")
     print(f"statuses: {result['statuses']}; {result['elapsed_s']} s; load {os.getloadavg()}")

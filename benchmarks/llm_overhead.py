@@ -1,7 +1,9 @@
 """Print the time the LLM layer adds per proposal: litellm + retries/breaker/ensemble bookkeeping,
 against the local fake server (tests/llm_server.py) answering at once, over both protocols.
 
-    python benchmarks/llm_overhead.py [--calls 200] [--concurrency 4]
+    python benchmarks/llm_overhead.py [--calls 200] [--concurrency 4] [--transport auto|litellm]
+
+(``benchmarks/llm_call.py`` compares the two transports with the server in a process of its own.)
 
 No network: the server listens on 127.0.0.1. Figures depend on the machine's load.
 """
@@ -39,6 +41,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--transport", default="auto", choices=["auto", "direct", "litellm"])
     args = parser.parse_args()
     os.environ.setdefault("OPENAI_API_KEY", "dummy")
     os.environ.setdefault("ANTHROPIC_API_KEY", "dummy")
@@ -49,10 +52,12 @@ def main() -> None:
         with FakeLLMServer(responder=lambda body: Reply(content="ok")) as server:
             base = server.url if protocol == "openai" else server.root_url
             proposer = LLMProposer(LLMConfig(model=model, api_base=base,
-                                             concurrency=args.concurrency, max_retries=0))
+                                             concurrency=args.concurrency, max_retries=0,
+                                             transport=args.transport))
             asyncio.run(run(proposer, 5))  # warm-up (connection pool, first-call imports)
             elapsed = asyncio.run(run(proposer, args.calls))
-        print(f"{protocol:9s} {args.calls} proposals, concurrency {args.concurrency}: "
+        print(f"{protocol:9s} ({proposer.transports[0].kind}) {args.calls} proposals, "
+              f"concurrency {args.concurrency}: "
               f"{elapsed:.2f} s, {1000 * elapsed / args.calls:.1f} ms per proposal, "
               f"{args.calls / elapsed:.0f} proposals/s")
 

@@ -430,3 +430,20 @@ def test_one_sdk_client_per_event_loop_and_server():
 
         assert asyncio.run(twice()) == 1
         assert asyncio.run(twice()) == 1  # a new loop gets its own client
+
+
+@pytest.mark.parametrize("protocol", ["openai", "anthropic"])
+def test_an_error_body_that_echoes_the_key_is_redacted(monkeypatch, transport, protocol):
+    key = "sk-live-0123456789abcdefXYZ"  # as OpenAI's 401 quotes the key it was given
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", key)
+    echo = Reply(status=401, message=f"Incorrect API key provided: {key}. Find yours at ...")
+    with FakeLLMServer([echo]) as server:
+        model, base = (MODEL, server.url) if protocol == "openai" else \
+            ("anthropic/claude-haiku-4-5", server.root_url)
+        proposer = LLMProposer(LLMConfig(model=model, api_base=base, transport=transport))
+        with pytest.raises(ProposalError) as info:
+            asyncio.run(proposer.propose(make_prompt()))
+        assert sent_key(server.headers[0]) == key
+    words = str(info.value) + proposer.health.last_error + info.value.usage.error
+    assert "HTTP 401" in words and "Incorrect API key provided" in words and key not in words

@@ -13,8 +13,9 @@ applies to any program of the problem) and runs, interleaved over ``--reps`` rep
 The rate of a run is its candidates after the first one divided by the time between the first and
 the last LLM request the server saw (the loop in steady state; start-up is printed apart). Prints
 medians and the ratio, then adrs with 3 s of emulated LLM latency at concurrency 2, 4 and 16 against
-the ideal ``candidates x latency / concurrency``, then one pair of runs beside a busy loop on one
-core. Prints ``uptime``'s load average with every figure: the machine may be shared.
+the ideal ``candidates x latency / concurrency`` (timed from the first request, which is adrs's
+pre-flight question, and from the first proposal request), then one pair of runs beside a busy
+loop on one core. Prints ``uptime``'s load average with every figure: the machine may be shared.
 
     python benchmarks/vs_openevolve.py [--candidates 50] [--reps 3] [--venv DIR] [--skip-latency]
 """

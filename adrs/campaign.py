@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -121,27 +123,45 @@ def stored_config(config: RunConfig) -> dict:
 
 
 def new_campaign(problem: str, config: RunConfig, preflight: Say | None = None,
-                 asked: list[str] | None = None) -> Campaign:
+                 asked: list[str] | Callable[[], list[str]] | None = None) -> Campaign:
     """Create the run (database row and folder) for ``problem``; Ray is not started here.
     With ``preflight`` (a printer of its lines), the models are checked first (``asked``: they
-    were, by the caller; these are the lines)."""
+    were, by the caller; these are the lines, or a function that waits for them and raises
+    CampaignError when a model cannot answer: a SQLite database is built meanwhile, aside, and
+    moved into the run's folder only after they came)."""
     spec = load_problem(problem)
     check_sandbox_packages(spec, config)
-    proposer = checked_llm(config, spec, preflight, asked)
+    waiting = asked if callable(asked) else None
+    proposer = checked_llm(config, spec, preflight, [] if waiting else asked)
     run_id = new_run_id(spec.name)
     runs_dir = Path(config.db.runs_dir)
     if config.db.url:
+        _say_answer(waiting, preflight)
         url = config.db.url
     else:
-        (runs_dir / run_id).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="adrs-new-run-") as aside:
+            built = Path(aside) / store.DB_FILE
+            store.create_sqlite(built)  # while the models answer the pre-flight
+            _say_answer(waiting, preflight)
+            (runs_dir / run_id).mkdir(parents=True, exist_ok=True)
+            final = runs_dir / run_id / store.DB_FILE
+            landing = final.with_name(final.name + ".new")  # a copy when /tmp is another disk
+            shutil.move(built, landing)
+            os.replace(landing, final)  # a browsing command never sees it half-written
         url = store.sqlite_url(runs_dir, run_id)
-        store.create_sqlite(runs_dir / run_id / store.DB_FILE)
     engine = store.open_engine(url)
     store.create_run(engine, run_id, {
         "problem": spec.name, "problem_root": str(spec.root), "config": stored_config(config),
         "seed": config.evolution.seed, "proposer": config.llm.label, "isolation": run_isolation(spec),
         "objective": spec.objective, "direction": spec.direction})
     return Campaign(spec, config, run_id, engine, proposer, spec.limits_with(config.sandbox))
+
+
+def _say_answer(waiting: Callable[[], list[str]] | None, say: Say | None) -> None:
+    if waiting is not None:
+        lines = waiting()
+        if say is not None:
+            say(lines)
 
 
 def resume_campaign(run_ref: str | None, runs_dir: Path, db_url: str | None,

@@ -1,5 +1,6 @@
 """What ``adrs run`` starts before it imports the database layer: the seed's evaluation, and for
-LLM campaigns the litellm import (seconds) that the first proposal will need.
+LLM campaigns the litellm import (seconds) that the first proposal will need, and the models'
+pre-flight question (``EarlyPreflight``), answered while the run's database is built aside.
 
 The seed is evaluated on the training instances in a background thread (loading the evaluator and
 starting the warm sandbox server on the way) while the CLI imports SQLAlchemy and creates the run;
@@ -12,6 +13,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import Future
 
+from adrs.config import LLMConfig
 from adrs.evaluation import EvalResult, Evaluator
 from adrs.executor import LocalExecutor
 from adrs.problem import ProblemSpec
@@ -31,6 +33,43 @@ def _quietly(function) -> None:  # noqa: ANN001
         function()
     except Exception:  # the first proposal imports it again and reports the error
         pass
+
+
+class EarlyPreflight:
+    """``adrs.preflight.check_models`` started now in a daemon thread; ``lines`` waits for its
+    lines (or raises its CampaignError)."""
+
+    def __init__(self, llm: LLMConfig, patience_s: float = 10.0) -> None:
+        self.result: Future[list[str]] = Future()
+        ready = threading.Event()
+        threading.Thread(target=self._run, args=(llm, ready), name="adrs-preflight",
+                         daemon=True).start()
+        ready.wait(patience_s)  # the SDKs imported without competing imports: the question leaves now
+
+    def _run(self, llm: LLMConfig, ready: threading.Event) -> None:
+        from adrs.preflight import check_models
+
+        try:
+            _import_sdks(llm)
+            ready.set()
+            self.result.set_result([check.line() for check in check_models(llm)])
+        except BaseException as err:  # noqa: BLE001 - raised again by ``lines``
+            ready.set()
+            self.result.set_exception(err)
+
+    def lines(self) -> list[str]:
+        return self.result.result()
+
+
+def _import_sdks(llm: LLMConfig) -> None:
+    """The openai / anthropic SDKs the direct transports of ``llm`` use (not litellm: seconds)."""
+    from adrs.proposer.transport import route
+
+    kinds = {route(m, llm.transport) for m in llm.ensemble()}
+    if "openai" in kinds:
+        import openai  # noqa: F401
+    if "anthropic" in kinds:
+        import anthropic  # noqa: F401
 
 
 class SeedFirst:

@@ -98,10 +98,10 @@ def run(
         check_reach(llm)  # an unreachable server is said in seconds, before anything
     seed_first = _seed_first(problem, run_config, ray_address)
     asked = None
-    if local:  # the models' answer (or a clear error) before the database layer loads
-        from adrs.preflight import check_models
+    if local:  # asked now; the run is created (and the database moved into place) once answered
+        from adrs.warm_start import EarlyPreflight
 
-        asked = [check.line() for check in check_models(llm)]
+        asked = EarlyPreflight(llm).lines
     from adrs.campaign import new_campaign
 
     campaign = new_campaign(problem, run_config, preflight=_say_preflight, asked=asked)

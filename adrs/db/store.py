@@ -205,5 +205,8 @@ def stored_view(program_id: int, row: Mapping[str, Any], dialect: str) -> Progra
 
 
 def _as_read(value: Mapping[str, Any]) -> dict[str, Any]:
-    """A JSON column's value as it reads back (tuples become lists, numpy floats floats, ...)."""
-    return json.loads(json.dumps(dict(value)))
+    """A JSON column's value as it reads back (tuples become lists, numpy floats floats, ...).
+
+    Infinite and NaN numbers become null: PostgreSQL's JSON type refuses them, and one dialect's
+    row must read like the other's (the score column keeps them; the feedback shows them)."""
+    return json.loads(json.dumps(dict(value)), parse_constant=lambda _: None)

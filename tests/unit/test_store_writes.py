@@ -50,6 +50,9 @@ def outcomes(parent: ProgramView) -> list[Outcome]:
                 EvalResult(Status.TIMEOUT, None, feedback="ran too long")),
         Outcome(Plan(4, 0, "diff", parent), None, child,
                 EvalResult(Status.OK, float("nan"), metrics={"error": 1e308})),
+        Outcome(Plan(5, 1, "diff", parent), None, child,  # PostgreSQL's JSON refuses inf and NaN
+                EvalResult(Status.OK, 3.0, metrics={"error": float("inf"), "gap": [float("nan"), 1.0]},
+                           private_metrics={"ref": -np.inf})),
     ]
 
 
@@ -78,6 +81,7 @@ def check_store(url: str) -> None:
     assert views[1].generation == 1 and views[0].generation == 0
     assert views[1].parent_id == views[0].id and views[0].parent_id is None
     assert views[0].metrics == {"error": 5, "t": [1, 2]} and type(views[1].score) is float
+    assert views[5].metrics == {"error": None, "gap": [None, 1.0]}
     assert "sk-abcdefghijklmnop" not in views[2].feedback  # redacted before it is stored
     assert [(c.seq, c.model, c.prompt_tokens, c.kind) for c in calls] == [(1, "m1", 10, "diff")] * 2 \
         + [(2, "m1", 10, "rewrite")] * 2
@@ -88,7 +92,7 @@ def test_add_outcome_view_equals_the_committed_row_sqlite(tmp_path: Path) -> Non
     path = tmp_path / "adrs.sqlite"
     check_store(f"sqlite:///{path}")
     with sqlite3.connect(path) as raw:  # a plain reader of the file, as the browsing commands are
-        assert raw.execute("SELECT count(*) FROM program").fetchone() == (5,)
+        assert raw.execute("SELECT count(*) FROM program").fetchone() == (6,)
         assert raw.execute("SELECT score FROM program WHERE seq = 4").fetchone() == (None,)
 
 

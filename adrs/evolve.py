@@ -39,7 +39,7 @@ from adrs.proposer import Proposal, ProposalError, Proposer
 from adrs.retry import with_retries
 from adrs.sandbox import Limits
 from adrs.status import Fault, Status
-from adrs.stop_rules import STOPPED, LLMWatch
+from adrs.stop_rules import STOPPED, DollarBudgetSpent, LLMWatch
 from adrs.stopping import BUDGETS, StopRule, stop_reason
 
 __all__ = ["Campaign", "Progress", "evolve"]
@@ -72,7 +72,8 @@ async def evolve(campaign: Campaign) -> str:
         _check_seed(state)
         baselines: dict[str, float | None] = dict.fromkeys(spec.compare_with)
         baseline_task: asyncio.Task[dict[str, float | None]] | None = None  # after the seed is queued
-        watch = LLMWatch(config.llm, proposer)  # paces failed proposals, stops when the LLM is gone
+        watch = LLMWatch(config.llm, proposer, budget_usd=config.evolution.budget_usd,
+                         spent_usd=state.cost_usd)  # paces, gates dollars, stops when the LLM is gone
         running: dict[asyncio.Task[Outcome], int] = {}
         next_seq, reason = SEED_SEQ, ""
         duplicates = DuplicateIndex(state.programs)
@@ -99,8 +100,11 @@ async def evolve(campaign: Campaign) -> str:
                 if baseline_task.done():
                     baselines = baseline_task.result()
                 for task in sorted(finished & running.keys(), key=running.__getitem__):
-                    del running[task]
+                    seq = running.pop(task)
                     outcome = task.result()
+                    if outcome is None:  # dropped at the dollar gate: `adrs resume` re-creates it
+                        duplicates.drop(seq)
+                        continue
                     view = store.add_outcome(outcome, state.elapsed_s())  # record
                     state.add(view, outcome)
                     duplicates.record(view.code, view.seq, view.status, view.id)
@@ -151,9 +155,10 @@ def _ended_by(err: BaseException) -> tuple[str, str]:
 
 
 async def _candidate(campaign: Campaign, executor: Executor, plan: Plan,
-                     duplicates: DuplicateIndex, watch: LLMWatch | None = None) -> Outcome:
+                     duplicates: DuplicateIndex, watch: LLMWatch | None = None) -> Outcome | None:
     """One candidate's path: propose, patch, evaluate unless it duplicates an evaluated program.
-    Failures before evaluation are Outcomes."""
+    Failures before evaluation are Outcomes; None when the dollar budget was spent before the
+    proposal could ask a model (nothing to store)."""
     if plan.parent is None:  # the seed: nothing to propose
         seed = Candidate(code=campaign.spec.seed_code, parent_id=None, kind="seed")
         await duplicates.claim_in_turn(seed.code, plan.seq)
@@ -162,10 +167,17 @@ async def _candidate(campaign: Campaign, executor: Executor, plan: Plan,
     if watch is None:
         proposal = await _propose(campaign.proposer, plan)
     else:
-        async with watch.turn(plan.seq):
-            proposal = await _propose(campaign.proposer, plan)
-            watch.record(proposal.result.status if isinstance(proposal, Outcome) else Status.OK,
-                         proposal.result.feedback if isinstance(proposal, Outcome) else "")
+        try:
+            async with watch.turn(plan.seq):
+                proposal = await _propose(campaign.proposer, plan)
+                failed = isinstance(proposal, Outcome)
+                asked = proposal.proposal if isinstance(proposal, Outcome) else proposal
+                calls = asked.calls if asked is not None else ()
+                watch.record(proposal.result.status if failed else Status.OK,
+                             proposal.result.feedback if failed else "",
+                             sum(usage.cost_usd for usage in calls))
+        except DollarBudgetSpent:
+            return None
     propose_s = time.perf_counter() - started
     if isinstance(proposal, Outcome):
         return replace(proposal, propose_s=propose_s)

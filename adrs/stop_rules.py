@@ -6,7 +6,11 @@
   ``LLM unavailable: ...`` (the run is marked ``stopped``, and ``adrs resume`` continues it);
 - **pacing**: while proposals fail, one proposal at a time, and the next starts no sooner than
   ``llm.timeout_s`` after the previous failed one started, so failures never spend the candidate
-  budget faster than one per timeout.
+  budget faster than one per timeout;
+- **the dollar gate**: a proposal takes one of ``llm.concurrency`` slots before it asks the model,
+  and once the dollars of the proposals returned so far (stored or not) reach
+  ``evolution.budget_usd`` it is dropped instead (``DollarBudgetSpent``): candidates planned ahead
+  of the replies cannot overspend (only calls already under way can).
 A proposer without an LLM (the offline mutator) is never paced or stopped. The loop asks; this
 module makes no calls, stores nothing and cancels nothing.
 """
@@ -26,12 +30,20 @@ UNAVAILABLE = "LLM unavailable"
 FAILED_PROPOSAL = "proposal_error"
 
 
+class DollarBudgetSpent(Exception):
+    """The dollar budget was reached before this proposal asked a model: drop the candidate."""
+
+
 class LLMWatch:
     poll_s = 0.25  # how often the loop asks ``stop_reason`` while every candidate waits
 
     def __init__(self, llm: LLMConfig, proposer: Any,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, budget_usd: float | None = None,
+                 spent_usd: float = 0.0) -> None:
+        """``spent_usd``: dollars of the calls stored before this session."""
         self.active = bool(llm.ensemble()) and hasattr(proposer, "health")
+        self.budget_usd, self.spent_usd = budget_usd, spent_usd
+        self._slots = asyncio.Semaphore(max(1, llm.concurrency))
         self.poll_s = self.poll_s if self.active else None  # type: ignore[assignment]
         self.llm = llm
         self.proposer = proposer
@@ -45,32 +57,44 @@ class LLMWatch:
 
     @asynccontextmanager
     async def turn(self, seq: int) -> AsyncIterator[None]:
-        """Around one proposal. While proposals fail, one at a time, each starting no sooner than
-        ``llm.timeout_s`` after the previous failed one started."""
+        """Around one proposal, holding one of ``llm.concurrency`` slots. While proposals fail,
+        one at a time, each starting no sooner than ``llm.timeout_s`` after the previous failed
+        one started. Raises DollarBudgetSpent when the dollar budget is already spent."""
         self.proposing.add(seq)
         try:
             if not self.active:
                 yield
                 return
-            while self.consecutive_failures:
-                async with self._lock:
-                    if not self.consecutive_failures:
-                        break
-                    wait = self._next_start - self._clock()
-                    if wait > 0:
-                        await asyncio.sleep(wait)
-                    self._started = self._clock()
-                    yield  # the one proposal of the streak
-                    return
-            self._started = self._clock()
-            yield
+            async with self._slots:
+                if self.budget_usd is not None and self.spent_usd >= self.budget_usd:
+                    raise DollarBudgetSpent(f"${self.spent_usd:.2f} of ${self.budget_usd:.2f} spent")
+                async with self._paced():
+                    yield
         finally:
             self.proposing.discard(seq)
 
-    def record(self, status: str, feedback: str) -> None:
-        """A proposal finished: ``proposal_error`` when no model answered, else anything."""
+    @asynccontextmanager
+    async def _paced(self) -> AsyncIterator[None]:
+        """While proposals fail: one at a time, paced by ``llm.timeout_s``."""
+        while self.consecutive_failures:
+            async with self._lock:
+                if not self.consecutive_failures:
+                    break
+                wait = self._next_start - self._clock()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                self._started = self._clock()
+                yield  # the one proposal of the streak
+                return
+        self._started = self._clock()
+        yield
+
+    def record(self, status: str, feedback: str, cost_usd: float = 0.0) -> None:
+        """A proposal finished: ``proposal_error`` when no model answered, else anything;
+        ``cost_usd``: the dollars its calls cost."""
         if not self.active:
             return
+        self.spent_usd += cost_usd
         if status != FAILED_PROPOSAL:
             self.consecutive_failures = 0
             return

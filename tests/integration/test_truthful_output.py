@@ -40,14 +40,14 @@ def adrs(*args: str, env: dict[str, str] | None = None, stdout=None, timeout: fl
 def test_campaign_with_stdout_in_a_file_prints_progress_lines(runs_dir: Path, tmp_path: Path):
     log = tmp_path / "campaign.log"
     with log.open("w") as out:
-        done = adrs("run", str(TOY_PROBLEM), "--budget", "40", "--workers", "1",
-                    "--progress-every", "0.5", "--runs-dir", str(runs_dir), stdout=out)
+        done = adrs("run", str(TOY_PROBLEM), "--budget", "150", "--workers", "1",
+                    "--progress-every", "0.05", "--runs-dir", str(runs_dir), stdout=out)
     text = log.read_text()
     assert done.returncode == 0, text
     lines = PROGRESS.findall(text)
     assert len(lines) >= 2, text  # periodic lines, not only the last one
     last = [line for line in text.splitlines() if PROGRESS.match(line)][-1]
-    assert "candidates 40/40" in last and re.search(r"\| ok \d+", last)
+    assert "candidates 150/150" in last and re.search(r"\| ok \d+", last)
     assert "\x1b[" not in text  # no terminal escape codes in a log file
     # the final best program is printed exactly as stored, unwrapped
     run_id = next(p.name for p in runs_dir.iterdir())

@@ -26,6 +26,7 @@ from adrs.proposer.ast_ops import (
     Vocabulary,
     collect_sites,
     dotted,
+    expr_size,
     is_numeric_call,
     ordinary,
     same_tree,
@@ -338,8 +339,11 @@ def donor_sites(site: Site, ctx: Context) -> list[tuple[str, Site]]:
 
 def graft(site: Site, ctx: Context) -> str | None:
     """Crossover: replace the expression by one from the same-named function of an inspiration,
-    preferably the one at the same position (e.g. the returned expression)."""
-    pool = [(label, s) for label, s in donor_sites(site, ctx) if fits(s.node, site, ctx)]
+    preferably the one at the same position (e.g. the returned expression), unless the statement's
+    expression would outgrow MAX_EXPR_NODES (as growing edits do: without it rules bloat)."""
+    room = max(MAX_EXPR_NODES, site.root_size) - site.root_size + expr_size(site.node)
+    pool = [(label, s) for label, s in donor_sites(site, ctx)
+            if fits(s.node, site, ctx) and expr_size(s.node) <= room]
     if not pool:
         return None
     aligned = [(label, s) for label, s in pool if s.path == site.path]

@@ -246,6 +246,27 @@ def test_crossover_uses_inspiration_material(seed_code, vocabulary):
     assert not any("7.25" in mutator.mutate(prompt(seed_code, s)).text for s in range(60))
 
 
+def test_crossover_does_not_grow_an_expression_past_the_size_limit(seed_code, vocabulary):
+    from adrs.proposer.ast_ops import expr_size
+    from adrs.proposer.edits import MAX_EXPR_NODES
+
+    big = " + ".join(f"{k}.5 * t" for k in range(1, 9))  # 33 nodes: too big to graft in whole
+    donors = [seed_code.replace("    return d\n", f"    return np.maximum(p, {expr})\n", 1)
+              for expr in (big, "d - 7.25 * t")]
+    mutator = MutatorProposer(vocabulary)
+    proposals = [mutator.mutate(prompt(seed_code, s, (donor,))) for s in range(80) for donor in donors]
+    grafts = [p for p in proposals if "graft " in p.note]
+    assert any("7.25 * t" in p.text for p in grafts)  # grafting still happens
+    seed_sizes = [expr_size(n.value) for n in ast.walk(ast.parse(seed_code))
+                  if isinstance(n, ast.Return | ast.Assign)]
+    limit = max(MAX_EXPR_NODES, *seed_sizes)
+    for p in grafts:  # no statement-level expression outgrows the limit
+        sizes = [expr_size(n.value) for n in ast.walk(ast.parse(p.text))
+                 if isinstance(n, ast.Return | ast.Assign)]
+        assert max(sizes) <= limit, p.note
+    assert not any(big in p.text for p in grafts)
+
+
 # ---- search: the mutator alone finds real improvements on SMTT -------------------------------
 
 def smtt_instances(count: int = 10, n: int = 50, seed: int = 7) -> list[tuple[np.ndarray, ...]]:

@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Engine, bindparam, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from adrs.db.engine import create_sqlite, open_engine
 from adrs.db.models import Evaluation, LLMCall, Program, Run
@@ -38,9 +38,43 @@ def view(row: Program) -> ProgramView:
                        parent_id=row.parent_id)
 
 
+_VIEW_COLUMNS = (Program.id, Program.code, Program.status, Program.score, Program.metrics,
+                 Program.feedback, Program.generation, Program.island, Program.seq,
+                 Program.parent_id)
+
+
 def program_views(session: Session, run_id: str) -> list[ProgramView]:
-    rows = session.scalars(select(Program).where(Program.run_id == run_id).order_by(Program.seq))
-    return [view(row) for row in rows]
+    """The run's programs in seq order, read column by column (SQLAlchemy Core: no ORM rows, no
+    prompt/diff/private columns) and streamed, so that a resume of a long run keeps no peak."""
+    query = (select(*_VIEW_COLUMNS).where(Program.run_id == run_id).order_by(Program.seq)
+             .execution_options(yield_per=500))
+    return [ProgramView(id=r.id, code=r.code, status=r.status, score=r.score,
+                        metrics=dict(r.metrics or {}), feedback=r.feedback,
+                        generation=r.generation, island=r.island, seq=r.seq,
+                        parent_id=r.parent_id)
+            for r in session.connection().execute(query)]
+
+
+class CallRecord(NamedTuple):
+    """What ``adrs.feedback.restore_proposer`` reads of a stored LLM call."""
+
+    model: str
+    cost_usd: float
+    error: str
+
+
+class ChildRecord(NamedTuple):
+    """What ``restore_proposer`` reads of the program made for a call (and of its parent)."""
+
+    model: str | None
+    status: str
+    score: float | None
+    parent_id: int | None
+
+
+class ParentRecord(NamedTuple):
+    status: str
+    score: float | None
 
 
 def evaluations(session: Session, run_id: str, split: str) -> list[Evaluation]:
@@ -104,22 +138,30 @@ class RunStore:
     def spent(self) -> tuple[float, float]:
         """(elapsed seconds of earlier sessions, dollars spent on LLM calls so far)."""
         run = self._run()
-        cost = sum(self.session.scalars(select(LLMCall.cost_usd)
-                                        .where(LLMCall.run_id == self.run_id)))
+        cost = sum(self.session.scalars(select(LLMCall.cost_usd)  # one float column, in Python
+                                        .where(LLMCall.run_id == self.run_id)))  # (same sum)
         return run.elapsed_s, cost
 
-    def llm_history(self) -> list[tuple[LLMCall, Program | None, Program | None]]:
-        """Every stored LLM call (in call order) with the program made for it and its parent."""
-        programs = {p.seq: p for p in self.session.scalars(
-            select(Program).where(Program.run_id == self.run_id))}
-        by_id = {p.id: p for p in programs.values()}
-        calls = self.session.scalars(select(LLMCall).where(LLMCall.run_id == self.run_id)
-                                     .order_by(LLMCall.id))
+    def llm_history(self) -> list[tuple[CallRecord, ChildRecord | None, ParentRecord | None]]:
+        """Every stored LLM call (in call order) with the program made for it and its parent:
+        only the columns ``restore_proposer`` reads, joined in SQL (no program row is loaded
+        for a run without LLM calls)."""
+        child, parent = aliased(Program), aliased(Program)
+        query = (select(LLMCall.model, LLMCall.cost_usd, LLMCall.error, child.id, child.model,
+                        child.status, child.score, child.parent_id, parent.id, parent.status,
+                        parent.score)
+                 .outerjoin(child, (child.run_id == LLMCall.run_id) & (child.seq == LLMCall.seq))
+                 .outerjoin(parent, parent.id == child.parent_id)
+                 .where(LLMCall.run_id == self.run_id).order_by(LLMCall.id)
+                 .execution_options(yield_per=500))
         history = []
-        for call in calls:
-            child = programs.get(call.seq)
-            parent = by_id.get(child.parent_id) if child and child.parent_id is not None else None
-            history.append((call, child, parent))
+        for (model, cost, error, child_id, child_model, status, score, parent_id, parent_row,
+             parent_status, parent_score) in self.session.connection().execute(query):
+            history.append((CallRecord(model, cost, error),
+                            ChildRecord(child_model, status, score, parent_id)
+                            if child_id is not None else None,
+                            ParentRecord(parent_status, parent_score)
+                            if parent_row is not None else None))
         return history
 
     def baseline_scores(self, split: str) -> dict[str, float | None]:

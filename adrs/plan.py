@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from adrs.config import EvolutionConfig
+from adrs.island_index import IslandIndex
 from adrs.pareto import FrontObjective
 from adrs.program import ProgramView
 from adrs.selection import Fitness, recent_failure, select_mate
@@ -63,8 +64,43 @@ class IslandPlanner:
                  templates: Mapping[str, float], front: Sequence[FrontObjective] = ()) -> None:
         self.evolution, self.fitness, self.templates = evolution, fitness, dict(templates)
         self.front = tuple(front)  # >= 2 objectives: parents from each island's Pareto front
+        self.index: IslandIndex | None = None  # islands without a front: kept up to date
 
     def plan(self, visible: Sequence[ProgramView], seq: int) -> Plan:
+        index = self._index(visible)
+        if index is not None:
+            return self._plan_indexed(index, visible, seq)
+        return self.plan_scanning(visible, seq)
+
+    def _index(self, visible: Sequence[ProgramView]) -> IslandIndex | None:
+        """The island index over ``visible`` (a later candidate's visible programs extend an
+        earlier one's: folded once each), or None when this strategy or these programs scan."""
+        ev = self.evolution
+        if ev.strategy != "evolve" or ev.population != "islands" or len(self.front) >= 2 \
+                or not visible or visible[0].seq != SEED_SEQ:
+            return None
+        if self.index is None or not self.index.extends(visible):
+            self.index = IslandIndex(ev, self.fitness)
+        self.index.update(visible)
+        return self.index if self.index.usable else None
+
+    def _plan_indexed(self, index: IslandIndex, visible: Sequence[ProgramView], seq: int) -> Plan:
+        """``plan_scanning`` through the island index: the same draws in the same order."""
+        rng = random.Random(f"{self.evolution.seed}:{seq}")
+        chosen, others = index.select(seq, rng)
+        parent, mate, inspirations = chosen.parent, None, chosen.inspirations
+        kind = choose_template(rng, self.templates) if self.templates else "mutation"
+        if kind == "fix":
+            failed = index.recent_failure(chosen.island, rng)
+            parent, kind = (failed, "fix") if failed else (parent, "diff")
+        elif kind == "crossover":
+            mate = index.mate(others, rng)
+            kind = "crossover" if mate else "diff"
+            inspirations = tuple(p for p in inspirations if mate is None or p.id != mate.id)
+        return Plan(seq, chosen.island, kind, parent, mate, inspirations, seed=rng.getrandbits(32))
+
+    def plan_scanning(self, visible: Sequence[ProgramView], seq: int) -> Plan:
+        """The plan from every visible program (the definition the island index follows)."""
         rng = random.Random(f"{self.evolution.seed}:{seq}")
         # evolution.strategy / population (adrs.strategy): islands, MAP-Elites or a control
         chosen = choose(visible, seq, rng, self.evolution, self.fitness, self.front)

@@ -1,0 +1,98 @@
+"""IslandPlanner through the island index against the scanning definition (``plan_scanning``:
+``adrs.strategy.choose`` / ``adrs.selection`` over every visible program): the same plans for
+random runs (ties in score, repeated code, failures, migrations, templates), as visible programs
+grow and when they do not extend the previous ones."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from adrs.config import EvolutionConfig
+from adrs.plan import IslandPlanner, Plan
+from adrs.program import ProgramView
+
+STATUSES = ["ok", "ok", "ok", "ok", "invalid", "timeout", "error", "syntax_error", "duplicate",
+            "infra_error"]
+LLM_TEMPLATES = {"diff": 0.4, "rewrite": 0.1, "fix": 0.25, "crossover": 0.25}
+
+
+def random_run(rng: random.Random, count: int, islands: int) -> list[ProgramView]:
+    programs = []
+    for seq in range(count):
+        status = "ok" if seq == 0 else rng.choice(STATUSES)
+        score = rng.choice([None, 1.0, 2.0, 2.5, 3.0, 4.0, rng.uniform(0, 5)]) \
+            if status == "ok" else None
+        score = 3.5 if seq == 0 else score
+        island = rng.randrange(islands + (rng.random() < 0.05)) if seq else 0
+        programs.append(ProgramView(id=1000 + seq, code=f"code {rng.randrange(count // 3 + 1)}",
+                                    status=status, score=score, seq=seq, island=island,
+                                    metrics={"m": score or 0.0}))
+    return programs
+
+
+def outcome(planner: IslandPlanner, visible: list[ProgramView], seq: int,
+            scanning: bool) -> Plan | str:
+    try:
+        return planner.plan_scanning(visible, seq) if scanning else planner.plan(visible, seq)
+    except ValueError as err:
+        return f"ValueError: {err}"
+
+
+@pytest.mark.parametrize("case", range(60))
+def test_indexed_plans_equal_the_scanning_plans(case: int) -> None:
+    rng = random.Random(case)
+    evolution = EvolutionConfig(
+        islands=rng.choice([1, 2, 3, 4]), migration_interval=rng.choice([0, 1, 3, 7, 40]),
+        tournament_size=rng.choice([1, 2, 3, 5]), elite_probability=rng.choice([0.0, 0.3, 0.6, 1.0]),
+        inspirations=rng.choice([0, 1, 2, 3]), seed=case)
+    fitness = rng.choice([lambda s: s, lambda s: -s])
+    planner = IslandPlanner(evolution, fitness, rng.choice([{}, LLM_TEMPLATES]))
+    programs = random_run(rng, rng.choice([rng.randint(2, 90), rng.randint(100, 300)]), evolution.islands)
+    horizons = sorted(rng.randint(1, len(programs)) for _ in range(25))
+    if case % 4 == 0:
+        horizons += [rng.randint(1, len(programs)) for _ in range(5)]  # not extending: rebuilt
+    compared = 0
+    for horizon in horizons:
+        visible = programs[:horizon]
+        for seq in (horizon, horizon + rng.randint(0, 12)):
+            fast = outcome(planner, list(visible), seq, scanning=False)
+            assert fast == outcome(planner, visible, seq, scanning=True), (horizon, seq)
+            compared += isinstance(fast, Plan)
+    assert planner.index is not None and compared > 0
+
+
+def test_other_strategies_and_fronts_scan() -> None:
+    programs = random_run(random.Random(1), 30, 2)
+    for evolution in (EvolutionConfig(population="map-elites", map_elites_axes="m"),
+                      EvolutionConfig(strategy="random-restart", restart_every=5)):
+        planner = IslandPlanner(evolution, lambda s: s, {})
+        assert planner.plan(programs, 40) == planner.plan_scanning(programs, 40)
+        assert planner.index is None
+
+
+@pytest.mark.parametrize("case", range(30))
+def test_pool_view_is_the_spliced_list(case: int) -> None:
+    from adrs.island_index import _Pool
+
+    rng = random.Random(case)
+    base = [ProgramView(id=s, code="", status="ok", score=float(s), seq=s)
+            for s in sorted(rng.sample(range(1, 400), rng.randint(0, 60)))]
+    migrant = dropped = None
+    if rng.random() < 0.7:
+        migrant = ProgramView(id=-1, code="", status="ok", score=0.0,
+                              seq=rng.choice([s for s in range(400) if s not in {p.seq for p in base}]))
+        later = [p for p in base if p.seq > migrant.seq]
+        dropped = rng.choice(later) if later and rng.random() < 0.5 else None
+    expected = sorted([p for p in base if p is not dropped] + ([migrant] if migrant else []),
+                      key=lambda p: p.seq)
+    pool = _Pool(base, migrant, dropped)
+    for _ in range(3):
+        assert list(pool) == expected and len(pool) == len(expected)
+        assert [pool[j] for j in range(len(pool))] == expected
+        if not expected:
+            break
+        out = rng.sample(expected, rng.randint(1, min(4, len(expected))))
+        pool = pool.without(out)
+        expected = [p for p in expected if all(p is not q for q in out)]

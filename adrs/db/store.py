@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -48,8 +49,8 @@ def program_views(session: Session, run_id: str) -> list[ProgramView]:
     prompt/diff/private columns) and streamed, so that a resume of a long run keeps no peak."""
     query = (select(*_VIEW_COLUMNS).where(Program.run_id == run_id).order_by(Program.seq)
              .execution_options(yield_per=500))
-    return [ProgramView(id=r.id, code=r.code, status=r.status, score=r.score,
-                        metrics=dict(r.metrics or {}), feedback=r.feedback,
+    return [ProgramView(id=r.id, code=r.code, status=sys.intern(r.status), score=r.score,
+                        metrics=shared_keys(r.metrics or {}), feedback=r.feedback,
                         generation=r.generation, island=r.island, seq=r.seq,
                         parent_id=r.parent_id)
             for r in session.connection().execute(query)]
@@ -240,10 +241,17 @@ def stored_view(program_id: int, row: Mapping[str, Any], dialect: str) -> Progra
         score = float(score)
         if math.isnan(score) and dialect == "sqlite":
             score = None  # SQLite stores NaN as NULL
-    return ProgramView(id=program_id, code=row["code"], status=row["status"], score=score,
-                       metrics=dict(row["metrics"]), feedback=row["feedback"],
+    return ProgramView(id=program_id, code=row["code"], status=sys.intern(row["status"]),
+                       score=score, metrics=shared_keys(row["metrics"]), feedback=row["feedback"],
                        generation=row["generation"], island=row["island"], seq=row["seq"],
                        parent_id=row["parent_id"])
+
+
+def shared_keys(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``metrics`` whose names are interned: the driver keeps a view of every program,
+    and each row's JSON would otherwise hold its own copy of every metric name (~330 of the
+    ~5,300 bytes a smtt program's view holds)."""
+    return {sys.intern(name): value for name, value in metrics.items()}
 
 
 def _as_read(value: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ are all finished. It does no I/O and renders nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from bisect import bisect_right, insort
 from collections import Counter
@@ -70,6 +71,7 @@ class LoopState:
         self._best: float | None = None  # best OK score folded over programs[:_best_upto]
         self._best_upto = 0  # ... under the ``better`` rule _best_rule
         self._best_rule: Callable[[float | None, float | None], bool] | None = None
+        self._codes: dict[str, str] = {}  # one string per distinct program text (duplicates share)
         self.elapsed_base, self.cost_usd = elapsed_s, cost_usd
         self.started = time.perf_counter()
         self.session_done = 0
@@ -103,6 +105,9 @@ class LoopState:
             self.cost_usd += sum(usage.cost_usd for usage in outcome.proposal.calls)
 
     def _record(self, program: ProgramView) -> None:
+        code = self._codes.setdefault(program.code, program.code)
+        if code is not program.code:  # a repeated text: keep one copy of it, not one per program
+            program = dataclasses.replace(program, code=code)
         self.programs.append(program)
         self.done.add(program.seq)
         if self._by_seq and program.seq < self._by_seq[-1].seq:

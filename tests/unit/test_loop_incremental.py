@@ -148,3 +148,14 @@ def test_llm_history_reads_what_the_orm_rows_gave(tmp_path: Path, case: int) -> 
         assert run_store.spent()[1] == sum(c.cost_usd for c, _, _ in expected)
     finally:
         run_store.close()
+
+
+def test_programs_with_the_same_text_share_one_string() -> None:
+    texts = ["def f():\n    return 1\n" * 20, "def f():\n    return 2\n" * 20]
+    programs = [ProgramView(id=i, code="".join(list(texts[i % 2])), status="ok", score=1.0, seq=i)
+                for i in range(6)]
+    state = LoopState(programs[:3], 0.0, 0.0)
+    for p in programs[3:]:
+        state.add(p, SimpleNamespace(status=Status.OK, proposal=None))
+    assert state.programs == programs and state.visible(10, 1) == programs
+    assert len({id(p.code) for p in state.programs}) == 2

@@ -18,7 +18,7 @@ def adrs(*args: str) -> list[str]:
 
 
 def test_readers_during_a_campaign(runs_dir: Path) -> None:
-    writer = subprocess.Popen(adrs("run", str(TOY_PROBLEM), "--budget", "150", "--runs-dir", str(runs_dir)),
+    writer = subprocess.Popen(adrs("run", str(TOY_PROBLEM), "--budget", "5000", "--runs-dir", str(runs_dir)),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 180

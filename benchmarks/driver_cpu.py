@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from adrs.db.models import LLMCall, Program, Run  # noqa: E402
-from adrs.db.store import RunStore, create_run, create_sqlite, open_engine, view  # noqa: E402
+from adrs.db.store import RunStore, create_run, create_sqlite, open_engine  # noqa: E402
 from adrs.dedup import DuplicateIndex  # noqa: E402
 from adrs.evaluation import EvalResult  # noqa: E402
 from adrs.outcome import Outcome  # noqa: E402
@@ -98,6 +98,14 @@ def orm_add_outcome(session: Session, run_id: str, outcome: Outcome, elapsed_s: 
     session.get(Run, run_id).elapsed_s = elapsed_s
     session.commit()
     return view(row)
+
+
+def view(row: Program) -> ProgramView:
+    """The view of an ORM row, as the ORM write path built it."""
+    return ProgramView(id=row.id, code=row.code, status=row.status, score=row.score,
+                       metrics=dict(row.metrics or {}), feedback=row.feedback,
+                       generation=row.generation, island=row.island, seq=row.seq,
+                       parent_id=row.parent_id)
 
 
 def fresh_run(folder: Path, seed_code: str) -> tuple[object, ProgramView]:

@@ -32,13 +32,6 @@ if TYPE_CHECKING:
 __all__ = ["DB_FILE", "DatabaseError", "RunStore", "create_sqlite", "open_engine", "run_dirs", "sqlite_url"]
 
 
-def view(row: Program) -> ProgramView:
-    return ProgramView(id=row.id, code=row.code, status=row.status, score=row.score,
-                       metrics=dict(row.metrics or {}), feedback=row.feedback,
-                       generation=row.generation, island=row.island, seq=row.seq,
-                       parent_id=row.parent_id)
-
-
 _VIEW_COLUMNS = (Program.id, Program.code, Program.status, Program.score, Program.metrics,
                  Program.feedback, Program.generation, Program.island, Program.seq,
                  Program.parent_id)
@@ -49,11 +42,7 @@ def program_views(session: Session, run_id: str) -> list[ProgramView]:
     prompt/diff/private columns) and streamed, so that a resume of a long run keeps no peak."""
     query = (select(*_VIEW_COLUMNS).where(Program.run_id == run_id).order_by(Program.seq)
              .execution_options(yield_per=500))
-    return [ProgramView(id=r.id, code=r.code, status=sys.intern(r.status), score=r.score,
-                        metrics=shared_keys(r.metrics or {}), feedback=r.feedback,
-                        generation=r.generation, island=r.island, seq=r.seq,
-                        parent_id=r.parent_id)
-            for r in session.connection().execute(query)]
+    return [_view(r.id, r._mapping, r.score) for r in session.connection().execute(query)]
 
 
 class CallRecord(NamedTuple):
@@ -235,16 +224,22 @@ def llm_call_values(run_id: str, outcome: Outcome) -> list[dict[str, Any]]:
 
 
 def stored_view(program_id: int, row: Mapping[str, Any], dialect: str) -> ProgramView:
-    """The view of the program row just inserted with ``row``, as ``view`` of it read back gives."""
+    """The view of the program row just inserted with ``row``, as ``program_views`` reading it
+    back gives."""
     score = row["score"]
     if score is not None:
         score = float(score)
         if math.isnan(score) and dialect == "sqlite":
             score = None  # SQLite stores NaN as NULL
+    return _view(program_id, row, score)
+
+
+def _view(program_id: int, row: Mapping[str, Any], score: float | None) -> ProgramView:
+    """A ProgramView of a program row's columns (status and metric names interned)."""
     return ProgramView(id=program_id, code=row["code"], status=sys.intern(row["status"]),
-                       score=score, metrics=shared_keys(row["metrics"]), feedback=row["feedback"],
-                       generation=row["generation"], island=row["island"], seq=row["seq"],
-                       parent_id=row["parent_id"])
+                       score=score, metrics=shared_keys(row["metrics"] or {}),
+                       feedback=row["feedback"], generation=row["generation"],
+                       island=row["island"], seq=row["seq"], parent_id=row["parent_id"])
 
 
 def shared_keys(metrics: Mapping[str, Any]) -> dict[str, Any]:

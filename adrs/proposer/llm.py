@@ -43,7 +43,7 @@ from adrs.proposer.cache import CachedReply, ResponseCache, cache_key
 from adrs.proposer.context import PromptBudget, PromptTooLong, fit_prompt
 from adrs.proposer.cost import call_cost
 from adrs.proposer.ensemble import Ensemble
-from adrs.proposer.faults import classify
+from adrs.proposer.faults import classify, first_line
 from adrs.proposer.health import LLMHealth
 from adrs.proposer.model_table import context_window
 from adrs.proposer.transport import (
@@ -373,7 +373,7 @@ def _check_litellm_model(litellm: Any, model: ModelConfig) -> None:
     except Exception as err:  # litellm raises several types here
         raise ConfigError(f"llm.model: litellm does not know the provider of {model.model!r} "
                           f"(write it as 'provider/model', e.g. 'openai/gpt-4o-mini'): "
-                          f"{_first_line(err)}") from err
+                          f"{first_line(err)}") from err
     if model.api_base:
         return
     _require_keys(model, litellm.validate_environment(model=model.model).get("missing_keys") or [])
@@ -429,7 +429,3 @@ def describe_error(err: BaseException, timeout_s: float) -> str:
         return f"no reply within timeout_s={timeout_s:g}"
     return fault.words
 
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip() or type(err).__name__
-    return text.splitlines()[0][:500]

@@ -27,22 +27,21 @@ def outcome(ret):
 
 def raw_clone(flags):
     libc.syscall.restype = ctypes.c_long
-    ret = libc.syscall(ctypes.c_long(SYS["clone"]), ctypes.c_ulong(flags | SIGCHLD),
-                       ctypes.c_void_p(0), ctypes.c_void_p(0), ctypes.c_void_p(0), ctypes.c_ulong(0))
-    if ret == 0:  # we are the child of a successful clone: leave at once
-        os._exit(0)
-    if ret > 0:
-        os.waitpid(ret, 0)
-        return "ok"
-    return errno.errorcode.get(ctypes.get_errno(), "?")
+    return cloned(libc.syscall(ctypes.c_long(SYS["clone"]), ctypes.c_ulong(flags | SIGCHLD),
+                               ctypes.c_void_p(0), ctypes.c_void_p(0), ctypes.c_void_p(0),
+                               ctypes.c_ulong(0)))
 
 
 def raw_clone3():
     args = (ctypes.c_uint64 * 11)()
     args[0] = CLONE_NEWUSER
     args[4] = SIGCHLD  # exit_signal
-    ret = libc.syscall(ctypes.c_long(SYS["clone3"]), args, ctypes.c_size_t(ctypes.sizeof(args)))
-    if ret == 0:
+    return cloned(libc.syscall(ctypes.c_long(SYS["clone3"]), args, ctypes.c_size_t(ctypes.sizeof(args))))
+
+
+def cloned(ret):
+    """Reap the child of a clone that worked ("ok"; the child leaves at once), or its errno."""
+    if ret == 0:  # we are the child of a successful clone: leave at once
         os._exit(0)
     if ret > 0:
         os.waitpid(ret, 0)

@@ -4,7 +4,6 @@ evaluator that raises. None may be scored as a bad program, none may lose a cand
 from __future__ import annotations
 
 import asyncio
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,7 +13,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,29 +24,16 @@ from adrs.errors import CampaignError
 from adrs.evolve import evolve
 from adrs.executor import RayExecutor, evaluate_all
 from adrs.sandbox import Limits
-from tests.conftest import REPO
+from tests.crashy import crashy_copy, kill_tokens
 from tests.processes import processes_with_arg
 
-CRASHY = REPO / "tests" / "fixtures" / "crashy"
 LIMITS = Limits(timeout_s=10, cpu_s=10, memory_mb=1024)
 
 
 @pytest.fixture
 def crashy(tmp_path: Path) -> tuple[Path, Path]:
     """A copy of the crashy problem whose control folder is ``control``."""
-    problem = tmp_path / "crashy"
-    shutil.copytree(CRASHY, problem)
-    control = tmp_path / "control"
-    control.mkdir()
-    raw = yaml.safe_load((problem / "problem.yaml").read_text())
-    raw["instances"]["control_dir"] = str(control)
-    (problem / "problem.yaml").write_text(yaml.safe_dump(raw))
-    return problem, control
-
-
-def kill_tokens(control: Path, n: int) -> None:
-    for i in range(n):
-        (control / f"kill-{i}").touch()
+    return crashy_copy(tmp_path)
 
 
 def evaluate_on_ray(problem: Path, code: str):

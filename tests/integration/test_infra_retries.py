@@ -5,12 +5,10 @@ stops the campaign on the first one, a candidate is not recorded as failed on th
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections import Counter
 from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,29 +21,14 @@ from adrs.evolve import evolve
 from adrs.executor import LocalExecutor
 from adrs.retry import RetryingExecutor
 from adrs.status import Fault, Status
-from tests.conftest import REPO
-
-CRASHY = REPO / "tests" / "fixtures" / "crashy"
+from tests.crashy import crashy_copy, kill_tokens
 
 
 @pytest.fixture
 def crashy(tmp_path: Path) -> tuple[Path, Path]:
     """The crashy problem without baselines (so the seed is the first evaluation), and its control
     folder: each ``kill-*`` file there kills the Ray worker of one evaluation attempt."""
-    problem = tmp_path / "crashy"
-    shutil.copytree(CRASHY, problem)
-    control = tmp_path / "control"
-    control.mkdir()
-    raw = yaml.safe_load((problem / "problem.yaml").read_text())
-    raw["instances"]["control_dir"] = str(control)
-    raw["compare_with"] = []
-    (problem / "problem.yaml").write_text(yaml.safe_dump(raw))
-    return problem, control
-
-
-def kill_tokens(control: Path, n: int) -> None:
-    for i in range(n):
-        (control / f"kill-{i}").touch()
+    return crashy_copy(tmp_path, baselines=False)
 
 
 def config_for(runs_dir: Path, budget: int, retries: int | None = None):

@@ -3,7 +3,10 @@
 Migrations live in ``adrs/db/migrations/versions`` (0001 is the schema as it was before Alembic,
 so databases made by earlier adrs versions upgrade in place). Campaign drivers call ``upgrade``
 when they open a database; ``adrs db upgrade`` does it by hand. A database already at ``HEAD`` is
-recognised with one query, without importing Alembic. On PostgreSQL an advisory lock makes drivers
+recognised with one query, without importing Alembic. An empty database is built from the models
+(``adrs.db.models``) and stamped ``HEAD`` in one transaction, without Alembic (whose import and three
+migrations cost about 0.15 s of every new run's start); a test checks that the migrations build
+exactly the models' schema, so both roads lead to the same database. On PostgreSQL an advisory lock makes drivers
 that start at the same moment migrate one after the other. Browsing commands never migrate.
 """
 
@@ -50,11 +53,29 @@ def upgrade(engine: Any) -> str | None:
         if before == HEAD:
             return None
         existing = inspect(connection).has_table("run")
+        if before is None and not existing:
+            create_at_head(connection)
+            return None
         _run_alembic(connection, before)
     if before is None and not existing:
         return None
     return (f"upgraded the database schema from {before or 'the pre-Alembic schema'} to {HEAD}; "
             f"finished work is kept")
+
+
+def create_at_head(connection: Any) -> None:
+    """Create every table of the models and stamp the database ``HEAD`` (what the migrations
+    from an empty database produce)."""
+    from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table
+
+    from adrs.db.models import Base
+
+    Base.metadata.create_all(connection)
+    version = Table("alembic_version", MetaData(),  # Alembic's own definition of its table
+                    Column("version_num", String(32), nullable=False),
+                    PrimaryKeyConstraint("version_num", name="alembic_version_pkc"))
+    version.create(connection)
+    connection.execute(version.insert().values(version_num=HEAD))
 
 
 def _run_alembic(connection: Any, before: str | None) -> None:

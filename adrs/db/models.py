@@ -75,8 +75,8 @@ class Program(Base):
     propose_s: Mapped[float] = mapped_column(default=0.0)
     eval_s: Mapped[float] = mapped_column(default=0.0)  # wall time of the evaluation task
     runtime_s: Mapped[float] = mapped_column(default=0.0)  # inside the candidate's calls only
-    node: Mapped[str | None] = mapped_column(String(200))  # the Ray node that evaluated it
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    node: Mapped[str | None] = mapped_column(String(200))  # the Ray node that evaluated it (last: 0003)
 
     run: Mapped[Run] = relationship(back_populates="programs")
     parent: Mapped[Program | None] = relationship(remote_side=[id])
@@ -97,8 +97,8 @@ class Evaluation(Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
     feedback: Mapped[str] = mapped_column(Text, default="")
     runtime_s: Mapped[float] = mapped_column(default=0.0)
-    node: Mapped[str | None] = mapped_column(String(200))  # the Ray node that evaluated it
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    node: Mapped[str | None] = mapped_column(String(200))  # the Ray node that evaluated it (last: 0003)
 
 
 class LLMCall(Base):

@@ -41,7 +41,9 @@ def test_cpu_limit_stops_a_busy_loop_after_its_cpu_seconds() -> None:
     limits = replace(BASE, cpu_s=1, timeout_s=30.0)
     outcome, took = timed("def f(x):\n    while True:\n        pass\n", limits)
     assert outcome.status == "timeout" and "CPU-time limit of 1 s" in outcome.error, outcome.feedback()
-    assert 0.9 <= outcome.cpu_s <= 2.5, outcome.cpu_s  # SIGXCPU at 1 s, SIGKILL at 2 s at the latest
+    # SIGXCPU at 1 s, SIGKILL at 2 s at the latest; the kernel checks the limit on scheduler ticks
+    # and rusage accounts CPU time from ticks too, so the figure can read a little under 1 s
+    assert 0.8 <= outcome.cpu_s <= 2.5, outcome.cpu_s
     assert took < 25.0, took  # long before the wall clock (even on a loaded machine)
 
 

@@ -95,23 +95,72 @@ def test_resuming_an_old_database_upgrades_it_and_continues(dialect, server, tmp
     assert spend["calls"] == 1 and spend["cost_usd"] == pytest.approx(0.00031)
 
 
+def fresh_url(dialect: str, server, tmp_path: Path, name: str) -> str:
+    if dialect == "sqlite":
+        return f"sqlite:///{tmp_path / (name + '.sqlite')}"
+    return server.create_database(f"{name}_{tmp_path.name[-12:].lower().replace('-', '_')}")
+
+
+def schema_of(url: str) -> dict:
+    """Tables, columns (type, nullability), primary keys, foreign keys and indexes, as reflected."""
+    from sqlalchemy import inspect
+
+    engine = create_engine(normalize_url(url))
+    found = {}
+    with engine.connect() as connection:
+        inspector = inspect(connection)
+        for table in sorted(inspector.get_table_names()):
+            found[table] = {
+                "columns": [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)],
+                "primary_key": inspector.get_pk_constraint(table)["constrained_columns"],
+                "foreign_keys": sorted((tuple(fk["constrained_columns"]), fk["referred_table"],
+                                        tuple(fk["referred_columns"]))
+                                       for fk in inspector.get_foreign_keys(table)),
+                "indexes": sorted((ix["name"], tuple(ix["column_names"]), bool(ix["unique"]))
+                                  for ix in inspector.get_indexes(table)),
+            }
+    engine.dispose()
+    return found
+
+
 def test_migrations_build_exactly_the_models_schema(dialect, server, tmp_path: Path) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
     from adrs.db.models import Base
-    from adrs.db.store import open_engine
 
     assert ScriptDirectory.from_config(migrate.alembic_config()).get_current_head() == migrate.HEAD
-    url = f"sqlite:///{tmp_path / 'new.sqlite'}" if dialect == "sqlite" else \
-        server.create_database(f"fresh_{tmp_path.name[-12:].lower().replace('-', '_')}")
-    engine = open_engine(url)
+    engine = create_engine(normalize_url(fresh_url(dialect, server, tmp_path, "migrated")))
+    with engine.begin() as connection:
+        migrate._run_alembic(connection, None)  # every migration, from an empty database
     with engine.connect() as connection:
         assert migrate.revision(connection) == migrate.HEAD
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_a_new_database_is_built_from_the_models_as_the_migrations_build_it(dialect, server,
+                                                                           tmp_path: Path) -> None:
+    from alembic import command
+
+    from adrs.db.store import open_engine
+
+    migrated = fresh_url(dialect, server, tmp_path, "migrated")
+    engine = create_engine(normalize_url(migrated))
+    with engine.begin() as connection:
+        migrate._run_alembic(connection, None)
+    engine.dispose()
+    created = fresh_url(dialect, server, tmp_path, "created")
+    engine = open_engine(created)  # an empty database: the models, stamped HEAD, no Alembic
+    with engine.begin() as connection:
+        assert migrate.revision(connection) == migrate.HEAD
+        command.upgrade(migrate.alembic_config(connection), "head")  # Alembic agrees: nothing to do
+        assert migrate.revision(connection) == migrate.HEAD
+    engine.dispose()
+    assert schema_of(created) == schema_of(migrated)
+    assert {"run", "program", "evaluation", "alembic_version"} <= set(schema_of(created))
 
 
 def test_a_schema_newer_than_this_adrs_is_refused(tmp_path: Path) -> None:

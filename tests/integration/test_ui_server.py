@@ -261,7 +261,7 @@ def test_one_database_with_many_runs(tmp_path: Path) -> None:
         srv.server_close()
 
 
-def test_ui_start_up_imports_neither_ray_litellm_nor_sqlalchemy(runs) -> None:
+def test_ui_start_up_imports_neither_ray_litellm_sqlalchemy_nor_the_llm_sdks(runs) -> None:
     code = f"""
 import sys
 from pathlib import Path
@@ -273,7 +273,7 @@ for path in {pages(runs[1])!r} + ["/api/run/{RUN}/progress"]:
     path, _, query = path.partition("?")
     params = dict(p.split("=") for p in query.split("&") if p)
     assert app.handle(Request(path, params, {{}}, {{}})).status == 200, path
-print(sorted(m for m in ("ray", "litellm", "sqlalchemy", "numpy") if m in sys.modules))
+print(sorted(m for m in ("ray", "litellm", "sqlalchemy", "numpy", "openai", "anthropic") if m in sys.modules))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert out.returncode == 0, out.stderr

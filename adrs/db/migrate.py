@@ -6,8 +6,8 @@ when they open a database; ``adrs db upgrade`` does it by hand. A database alrea
 recognised with one query, without importing Alembic. An empty database is built from the models
 (``adrs.db.models``) and stamped ``HEAD`` in one transaction, without Alembic (whose import and three
 migrations cost about 0.15 s of every new run's start); a test checks that the migrations build
-exactly the models' schema, so both roads lead to the same database. On PostgreSQL an advisory lock makes drivers
-that start at the same moment migrate one after the other. Browsing commands never migrate.
+exactly the models' schema, so both roads lead to the same database. On PostgreSQL an advisory
+lock makes drivers that start at the same moment migrate one after the other. Browsing commands never migrate.
 """
 
 from __future__ import annotations

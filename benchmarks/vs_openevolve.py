@@ -10,12 +10,18 @@ applies to any program of the problem) and runs, interleaved over ``--reps`` rep
   behind the call proxy in a sandbox of its own (``--oe-candidate proxy``, adrs's default for such
   evaluators) or inside the evaluator's sandboxed process as OpenEvolve runs it (``shared``).
 
-The rate of a run is its candidates after the first one divided by the time between the first and
-the last LLM request the server saw (the loop in steady state; start-up is printed apart). Prints
-medians and the ratio, then adrs with 3 s of emulated LLM latency at concurrency 2, 4 and 16 against
-the ideal ``candidates x latency / concurrency`` (timed from the first request, which is adrs's
-pre-flight question, and from the first proposal request), then one pair of runs beside a busy
-loop on one core. Prints ``uptime``'s load average with every figure: the machine may be shared.
+Two rates per run, each with its median and ratio:
+- the loop: proposal requests after the first one divided by the time between the first and the
+  last proposal request the server saw (steady state; adrs's pre-flight question is start-up);
+- the whole run: candidates divided by the time from launch to exit (start-up, pre-flight, loop,
+  final report and exit included: what a user waits for; the issue's 28.8/s for OpenEvolve is this).
+Then adrs with 3 s of emulated LLM latency at concurrency 2, 4 and 16 against the ideal
+``candidates x latency / concurrency`` (timed from the first request, which is adrs's pre-flight
+question, and from the first proposal request), then one pair of runs beside a busy loop on one
+core. adrs's own modules are byte-compiled first (``compileall``), as an installed package is: a
+shell with PYTHONDONTWRITEBYTECODE would otherwise make every adrs run compile them from source
+while OpenEvolve's installed wheel has its bytecode. Prints ``uptime``'s load average with every
+figure: the machine may be shared.
 
     python benchmarks/vs_openevolve.py [--candidates 50] [--reps 3] [--venv DIR] [--skip-latency]
 """
@@ -33,7 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -140,11 +146,16 @@ def reply_for(delay_s: float):
 class Run:
     tool: str
     candidates: int
-    rate: float  # candidates per second between the first and the last LLM request
+    rate: float  # proposal requests per second between the first and the last proposal request
     startup_s: float  # launch to the first LLM request
     wall_s: float  # launch to exit
     llm_span_s: float  # first LLM request to last reply
     proposal_span_s: float = 0.0  # first request that carries a program (not adrs's pre-flight) to last reply
+
+    @property
+    def whole_rate(self) -> float:
+        """Candidates per second from launch to exit."""
+        return self.candidates / self.wall_s
 
 
 def ensure_openevolve(venv: Path) -> Path:
@@ -175,12 +186,12 @@ def run_openevolve(runner: Path, folder: Path, work: Path, candidates: int, work
                                "--output", str(work / "openevolve_output")],
                               capture_output=True, text=True, env=env, cwd=work)
         wall = time.perf_counter() - started
-        times, replies = list(server.arrived_at), list(server.replied_at)
+        seen = list(server.arrived_at), list(server.replied_at), list(server.requests)
     log = done.stdout + done.stderr
     if done.returncode != 0:
         raise RuntimeError(f"openevolve-run failed ({done.returncode}):\n{log[-3000:]}")
-    iterations = len(set(re.findall(r"Iteration (\d+)", log))) or len(times)
-    return _run("openevolve", min(iterations, len(times)), times, replies, started, wall)
+    iterations = len(set(re.findall(r"Iteration (\d+)", log))) or len(seen[0])
+    return _run("openevolve", min(iterations, len(seen[0])), *seen, started, wall)
 
 
 OE_CANDIDATE = ["--oe-candidate", "proxy"]  # set from --oe-candidate in main()
@@ -201,16 +212,14 @@ def run_adrs(folder: Path, work: Path, candidates: int, workers: int, concurrenc
                                "--runs-dir", str(runs), *OE_CANDIDATE], capture_output=True, text=True,
                               env=env, cwd=work)
         wall = time.perf_counter() - started
-        times, replies = list(server.arrived_at), list(server.replied_at)
-        proposals = [t for t, body in zip(times, server.requests, strict=True) if _asks_for_program(body)]
+        seen = list(server.arrived_at), list(server.replied_at), list(server.requests)
     if done.returncode != 0:
         raise RuntimeError(f"adrs run failed ({done.returncode}):\n{(done.stdout + done.stderr)[-3000:]}")
     stored = 0
     for path in runs.glob("*/adrs.sqlite"):
         with sqlite3.connect(path) as db:
             stored = db.execute("select count(*) from program where seq >= 1").fetchone()[0]
-    run = _run("adrs", min(stored, len(times)), times, replies, started, wall)
-    return replace(run, proposal_span_s=max(replies) - proposals[0]) if proposals else run
+    return _run("adrs", min(stored, len(seen[0])), *seen, started, wall)
 
 
 def _asks_for_program(body: dict) -> bool:
@@ -218,13 +227,14 @@ def _asks_for_program(body: dict) -> bool:
     return "def f(x)" in json.dumps(body.get("messages", ""))
 
 
-def _run(tool: str, candidates: int, request_times: list[float], reply_times: list[float], started: float,
-         wall: float) -> Run:
-    if len(request_times) < 2:
-        raise RuntimeError(f"{tool}: only {len(request_times)} LLM requests")
-    span = request_times[-1] - request_times[0]
-    return Run(tool, candidates, (len(request_times) - 1) / span, request_times[0] - started, wall,
-               max(reply_times) - request_times[0])
+def _run(tool: str, candidates: int, request_times: list[float], reply_times: list[float],
+         bodies: list[dict], started: float, wall: float) -> Run:
+    proposals = [t for t, body in zip(request_times, bodies, strict=True) if _asks_for_program(body)]
+    if len(proposals) < 2:
+        raise RuntimeError(f"{tool}: only {len(proposals)} proposal requests")
+    return Run(tool, candidates, (len(proposals) - 1) / (proposals[-1] - proposals[0]),
+               request_times[0] - started, wall, max(reply_times) - request_times[0],
+               max(reply_times) - proposals[0])
 
 
 def load() -> str:
@@ -244,17 +254,22 @@ def compare(runner: Path, candidates: int, workers: int, reps: int, label: str) 
                 run = (run_adrs(folder, work, candidates, workers) if tool == "adrs"
                        else run_openevolve(runner, folder, work, candidates, workers))
             runs[tool].append(run)
-            print(f"  {label} rep {rep + 1} {tool:<10} {run.candidates} candidates, {run.rate:6.1f}/s, "
-                  f"first LLM request after {run.startup_s:.2f} s, exit after {run.wall_s:.1f} s  ({load()})",
-                  flush=True)
-    adrs = statistics.median(r.rate for r in runs["adrs"])
-    theirs = statistics.median(r.rate for r in runs["openevolve"])
-    start_a = statistics.median(r.startup_s for r in runs["adrs"])
-    start_o = statistics.median(r.startup_s for r in runs["openevolve"])
-    print(f"{label}: median adrs {adrs:.1f}/s, OpenEvolve {theirs:.1f}/s, ratio {adrs / theirs:.2f}x; "
-          f"start-up to the first LLM request: adrs {start_a:.2f} s, OpenEvolve {start_o:.2f} s  ({load()})",
-          flush=True)
-    return adrs / theirs
+            print(f"  {label} rep {rep + 1} {tool:<10} {run.candidates} candidates, loop {run.rate:6.1f}/s, "
+                  f"whole run {run.whole_rate:5.1f}/s; first LLM request after {run.startup_s:.2f} s, exit "
+                  f"after {run.wall_s:.2f} s  ({load()})", flush=True)
+
+    def median(tool: str, figure: str) -> float:
+        return statistics.median(getattr(r, figure) for r in runs[tool])
+
+    loop_a, loop_o = median("adrs", "rate"), median("openevolve", "rate")
+    whole_a, whole_o = median("adrs", "whole_rate"), median("openevolve", "whole_rate")
+    print(f"{label}: medians, loop: adrs {loop_a:.1f}/s, OpenEvolve {loop_o:.1f}/s, "
+          f"ratio {loop_a / loop_o:.2f}x; "
+          f"whole run: adrs {whole_a:.1f}/s, OpenEvolve {whole_o:.1f}/s, ratio {whole_a / whole_o:.2f}x; "
+          f"start-up to the first LLM request: adrs {median('adrs', 'startup_s'):.2f} s, OpenEvolve "
+          f"{median('openevolve', 'startup_s'):.2f} s; exit: adrs {median('adrs', 'wall_s'):.2f} s, "
+          f"OpenEvolve {median('openevolve', 'wall_s'):.2f} s  ({load()})", flush=True)
+    return loop_a / loop_o
 
 
 def latency(candidates: int, workers: int, latency_s: float, concurrencies: list[int]) -> None:
@@ -292,6 +307,8 @@ def main() -> None:
     from adrs.sandbox import isolation_level
 
     runner = ensure_openevolve(args.venv)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "adrs")], check=True,
+                   stdout=subprocess.DEVNULL)  # as an installed package is (see the docstring)
     print(f"adrs sandbox isolation: {isolation_level()}, --oe-candidate {args.oe_candidate}, "
           f"llm.transport {args.llm_transport}; OpenEvolve "
           f"0.4.0 evaluates in worker processes without isolation; {args.candidates} candidates, "

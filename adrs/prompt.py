@@ -96,7 +96,8 @@ def for_model(text: str) -> str:
 
 
 def environment(template_dir: Path | str | None = None) -> jinja2.Environment:
-    """The Jinja environment for ``template_dir`` (built once per folder, then cached)."""
+    """The Jinja environment for ``template_dir`` (built once per folder, then cached). A template
+    is read once per process: a campaign renders with the templates it started with."""
     if template_dir is None:
         return _environment(None)
     path = Path(template_dir).expanduser().resolve()
@@ -111,6 +112,7 @@ def _environment(template_dir: str | None) -> jinja2.Environment:
     search.append(str(builtin_dir("prompts")))
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(search),
+        auto_reload=False,  # no stat of every template file on every render
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,

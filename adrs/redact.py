@@ -31,8 +31,25 @@ _MIN_SECRET = 6  # shorter environment values (e.g. "1") would mask ordinary tex
 
 
 def env_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
-    """Values of environment variables whose name marks them as secrets (longest first)."""
-    environ = os.environ if environ is None else environ
+    """Values of environment variables whose name marks them as secrets (longest first). For
+    ``os.environ`` the list is kept until the environment changes (every prompt and stored row is
+    redacted, and scanning some 60 variables costs more than the redaction itself)."""
+    global _process_secrets
+    if environ is None:
+        raw = getattr(os.environ, "_data", None)  # the encoded mapping behind os.environ
+        if not isinstance(raw, dict):
+            return _secrets_in(os.environ)
+        snapshot = frozenset(raw.items())
+        if _process_secrets is None or _process_secrets[0] != snapshot:
+            _process_secrets = (snapshot, _secrets_in(os.environ))
+        return _process_secrets[1]
+    return _secrets_in(environ)
+
+
+_process_secrets: tuple[frozenset, list[str]] | None = None
+
+
+def _secrets_in(environ: Mapping[str, str]) -> list[str]:
     found = {v for k, v in environ.items() if _SECRET_ENV.search(k) and len(v) >= _MIN_SECRET}
     return sorted(found, key=len, reverse=True)
 

@@ -6,6 +6,7 @@ ships them under ``adrs/_builtin/``. This module only finds files; it does not p
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import sys
 from pathlib import Path
@@ -14,8 +15,9 @@ from types import ModuleType
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
+@functools.cache
 def builtin_dir(kind: str) -> Path:
-    """Folder of the built-in ``kind`` ("problems", "evaluators" or "prompts")."""
+    """Folder of the built-in ``kind`` ("problems", "evaluators" or "prompts"), looked up once."""
     for candidate in (_PACKAGE_DIR / "_builtin" / kind, _PACKAGE_DIR.parent / kind):
         if candidate.is_dir():
             return candidate

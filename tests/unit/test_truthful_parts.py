@@ -30,6 +30,17 @@ def test_redact_masks_url_passwords_env_keys_and_key_shapes(monkeypatch):
         {"db": {"url": f"mysql://u:{MASK}@h/d"}, "n": [1, "sqlite:///a"]}
 
 
+def test_redact_follows_the_environment_as_it_changes(monkeypatch):
+    monkeypatch.setenv("ADRS_TEST_TOKEN", "first-secret-value")
+    assert redact("a first-secret-value b") == f"a {MASK} b"
+    monkeypatch.setenv("ADRS_TEST_TOKEN", "second-secret-value")  # same variables, a new value
+    assert redact("first-secret-value second-secret-value") == f"first-secret-value {MASK}"
+    monkeypatch.setenv("ANOTHER_SECRET", "third-secret-value")
+    assert redact("second-secret-value third-secret-value") == f"{MASK} {MASK}"
+    monkeypatch.delenv("ADRS_TEST_TOKEN")
+    assert redact("second-secret-value") == "second-secret-value"
+
+
 def test_prompts_carry_no_host_paths():
     from adrs.program import ProgramView
     from adrs.prompt import ProblemContext, render_prompt

@@ -7,6 +7,8 @@ run of 1,000 and of 10,000 stored programs.
   ``can_propose``, ``visible``, ``IslandPlanner.plan`` (offline: no templates; and with the LLM
   templates diff/rewrite/fix/crossover), ``add`` and ``progress``. Prints CPU milliseconds per
   candidate (``time.process_time``) of each at both sizes and their ratio.
+- plan per strategy: the same, timing only ``plan`` (LLM templates) for every population strategy:
+  islands, islands with a two-objective Pareto front, MAP-Elites, best-of-n and random-restart.
 - RSS: a synthetic SQLite run of ``n`` programs (each with an 8 kB prompt, a third of them with an
   LLM call) is resumed in a fresh interpreter as ``adrs.evolve`` does (``RunStore.programs``,
   ``spent``, ``llm_history``, ``DuplicateIndex``); prints the process's peak RSS before and after,
@@ -14,7 +16,7 @@ run of 1,000 and of 10,000 stored programs.
 
 Prints the load average: the machine may be shared.
 
-    python benchmarks/driver_growth.py [--candidates 300] [--sizes 1000,10000]
+    python benchmarks/driver_growth.py [--candidates 300] [--sizes 1000,10000] [--plans-only]
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ sys.path.insert(0, str(REPO))
 
 from adrs.config import EvolutionConfig  # noqa: E402
 from adrs.loopstate import LoopState, in_flight_window  # noqa: E402
+from adrs.pareto import FrontObjective  # noqa: E402
 from adrs.plan import IslandPlanner  # noqa: E402
 from adrs.program import ProgramView  # noqa: E402
 from adrs.status import Status  # noqa: E402
@@ -42,6 +45,14 @@ from adrs.status import Status  # noqa: E402
 SEED_CODE = (REPO / "benchmarks" / "soak_smtt" / "seed.py").read_text()
 STATUSES = ["ok"] * 6 + ["duplicate"] * 2 + ["invalid", "timeout", "error", "memory"]
 LLM_TEMPLATES = {"diff": 0.5, "rewrite": 0.2, "fix": 0.15, "crossover": 0.15}
+FRONT = (FrontObjective("mean_gap_pct", "minimize"), FrontObjective("mean_call_ms", "minimize"))
+STRATEGIES = {  # name -> (evolution config, front objectives)
+    "islands": (EvolutionConfig(), ()),
+    "islands+front": (EvolutionConfig(), FRONT),
+    "map-elites": (EvolutionConfig(population="map-elites"), ()),
+    "best-of-n": (EvolutionConfig(strategy="best-of-n"), ()),
+    "random-restart": (EvolutionConfig(strategy="random-restart"), ()),
+}
 
 
 def synthetic(seq: int, rng: random.Random) -> ProgramView:
@@ -92,6 +103,26 @@ def cpu_per_candidate(size: int, candidates: int, templates: dict[str, float]) -
         spent["plan"] += t3 - t2
         spent["add+progress"] += t4 - t3
     return {k: 1000 * v / candidates for k, v in spent.items()}
+
+
+def plan_per_candidate(size: int, candidates: int, evolution: EvolutionConfig,
+                       front: tuple[FrontObjective, ...]) -> float:
+    """CPU milliseconds of ``plan`` per candidate after ``size`` programs (LLM templates)."""
+    rng = random.Random(size)
+    window = in_flight_window(2, 1)
+    programs = [synthetic(s, rng) for s in range(size + candidates)]
+    state = LoopState(programs[:size], 0.0, 0.0)
+    planner = IslandPlanner(evolution, lambda s: -s, LLM_TEMPLATES, front)
+    planner.plan(state.visible(size + window - 1, window), size + window - 1)  # warm
+    spent = 0.0
+    for i in range(candidates):
+        seq = size + window + i
+        visible = state.visible(seq, window)
+        t0 = time.process_time()
+        planner.plan(visible, seq)
+        spent += time.process_time() - t0
+        state.add(programs[size + i], _Outcome())
+    return 1000 * spent / candidates
 
 
 RESUME = r"""
@@ -155,16 +186,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--candidates", type=int, default=300)
     parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--plans-only", action="store_true", help="only the plan per strategy")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}; "
           f"{args.candidates} candidates after each size")
-    for label, templates in (("offline", {}), ("llm templates", LLM_TEMPLATES)):
+    for label, templates in () if args.plans_only else (("offline", {}), ("llm templates", LLM_TEMPLATES)):
         figures = {size: cpu_per_candidate(size, args.candidates, templates) for size in sizes}
         for op in figures[sizes[0]]:
             cells = "  ".join(f"{figures[s][op]:7.3f} ms @ {s}" for s in sizes)
             ratio = figures[sizes[-1]][op] / max(figures[sizes[0]][op], 1e-9)
             print(f"  cpu/candidate {label:14s} {op:13s} {cells}  ratio {ratio:5.2f}")
+    for name, (evolution, front) in STRATEGIES.items():
+        plan = {size: plan_per_candidate(size, args.candidates, evolution, front) for size in sizes}
+        cells = "  ".join(f"{plan[s]:7.3f} ms @ {s}" for s in sizes)
+        ratio = plan[sizes[-1]] / max(plan[sizes[0]], 1e-9)
+        print(f"  plan/candidate {name:15s} {cells}  ratio {ratio:5.2f}")
+    if args.plans_only:
+        return
     with tempfile.TemporaryDirectory() as folder:
         for size in sizes:
             r = resume_rss(size, Path(folder))

@@ -4,8 +4,10 @@
 for proposers that are asked with prompt templates, the template draw with its fallbacks: "fix"
 takes a recent failed program of the island as the parent (else "diff"), "crossover" a second
 parent (else "diff"). Everything is drawn from the candidate's own RNG, seeded by the run's seed and
-``seq``, in a fixed order, so the same visible programs always give the same plan. A different
-population strategy (e.g. MAP-Elites) is another ``Planner``. Pure: no I/O, no proposer calls.
+``seq``, in a fixed order, so the same visible programs always give the same plan. Every strategy
+(``adrs.strategy``) plans through its index (``new_index``), kept up to date as programs become
+visible, with the draws ``plan_scanning`` makes over every visible program; a different planner is
+another ``Planner``. Pure: no I/O, no proposer calls.
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from adrs.config import EvolutionConfig
+from adrs.control_index import BestOfNIndex, RestartIndex
 from adrs.island_index import IslandIndex
+from adrs.map_elites_index import MapElitesIndex
 from adrs.pareto import FrontObjective
 from adrs.program import ProgramView
+from adrs.program_index import ProgramIndex
 from adrs.selection import Fitness, recent_failure, select_mate
 from adrs.strategy import choose
 
@@ -64,7 +69,7 @@ class IslandPlanner:
                  templates: Mapping[str, float], front: Sequence[FrontObjective] = ()) -> None:
         self.evolution, self.fitness, self.templates = evolution, fitness, dict(templates)
         self.front = tuple(front)  # >= 2 objectives: parents from each island's Pareto front
-        self.index: IslandIndex | None = None  # islands without a front: kept up to date
+        self.index: ProgramIndex | None = None  # the strategy's index, kept up to date
 
     def plan(self, visible: Sequence[ProgramView], seq: int) -> Plan:
         index = self._index(visible)
@@ -72,20 +77,19 @@ class IslandPlanner:
             return self._plan_indexed(index, visible, seq)
         return self.plan_scanning(visible, seq)
 
-    def _index(self, visible: Sequence[ProgramView]) -> IslandIndex | None:
-        """The island index over ``visible`` (a later candidate's visible programs extend an
-        earlier one's: folded once each), or None when this strategy or these programs scan."""
-        ev = self.evolution
-        if ev.strategy != "evolve" or ev.population != "islands" or len(self.front) >= 2 \
-                or not visible or visible[0].seq != SEED_SEQ:
+    def _index(self, visible: Sequence[ProgramView]) -> ProgramIndex | None:
+        """The strategy's index over ``visible`` (a later candidate's visible programs extend an
+        earlier one's: folded once each), or None when these programs scan (not in seq order, or
+        NaN scores or objectives)."""
+        if not visible or visible[0].seq != SEED_SEQ:
             return None
         if self.index is None or not self.index.extends(visible):
-            self.index = IslandIndex(ev, self.fitness)
+            self.index = new_index(self.evolution, self.fitness, self.front)
         self.index.update(visible)
         return self.index if self.index.usable else None
 
-    def _plan_indexed(self, index: IslandIndex, visible: Sequence[ProgramView], seq: int) -> Plan:
-        """``plan_scanning`` through the island index: the same draws in the same order."""
+    def _plan_indexed(self, index: ProgramIndex, visible: Sequence[ProgramView], seq: int) -> Plan:
+        """``plan_scanning`` through the strategy's index: the same draws in the same order."""
         rng = random.Random(f"{self.evolution.seed}:{seq}")
         chosen, others = index.select(seq, rng)
         parent, mate, inspirations = chosen.parent, None, chosen.inspirations
@@ -114,6 +118,18 @@ class IslandPlanner:
             kind = "crossover" if mate else "diff"
             inspirations = tuple(p for p in inspirations if mate is None or p.id != mate.id)
         return Plan(seq, chosen.island, kind, parent, mate, inspirations, seed=rng.getrandbits(32))
+
+
+def new_index(evolution: EvolutionConfig, fitness: Fitness,
+              front: Sequence[FrontObjective]) -> ProgramIndex:
+    """An empty index for the configured strategy and population."""
+    if evolution.strategy == "best-of-n":
+        return BestOfNIndex(evolution, fitness)
+    if evolution.strategy == "random-restart":
+        return RestartIndex(evolution, fitness)
+    if evolution.population == "map-elites":
+        return MapElitesIndex(evolution, fitness)
+    return IslandIndex(evolution, fitness, front)
 
 
 def choose_template(rng: random.Random, weights: Mapping[str, float]) -> str:

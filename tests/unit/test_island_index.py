@@ -63,18 +63,9 @@ def test_indexed_plans_equal_the_scanning_plans(case: int) -> None:
     assert planner.index is not None and compared > 0
 
 
-def test_other_strategies_and_fronts_scan() -> None:
-    programs = random_run(random.Random(1), 30, 2)
-    for evolution in (EvolutionConfig(population="map-elites", map_elites_axes="m"),
-                      EvolutionConfig(strategy="random-restart", restart_every=5)):
-        planner = IslandPlanner(evolution, lambda s: s, {})
-        assert planner.plan(programs, 40) == planner.plan_scanning(programs, 40)
-        assert planner.index is None
-
-
 @pytest.mark.parametrize("case", range(30))
 def test_pool_view_is_the_spliced_list(case: int) -> None:
-    from adrs.island_index import _Pool
+    from adrs.program_index import PoolView
 
     rng = random.Random(case)
     base = [ProgramView(id=s, code="", status="ok", score=float(s), seq=s)
@@ -87,7 +78,7 @@ def test_pool_view_is_the_spliced_list(case: int) -> None:
         dropped = rng.choice(later) if later and rng.random() < 0.5 else None
     expected = sorted([p for p in base if p is not dropped] + ([migrant] if migrant else []),
                       key=lambda p: p.seq)
-    pool = _Pool(base, migrant, dropped)
+    pool = PoolView(base, migrant, dropped)
     for _ in range(3):
         assert list(pool) == expected and len(pool) == len(expected)
         assert [pool[j] for j in range(len(pool))] == expected

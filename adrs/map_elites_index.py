@@ -1,0 +1,98 @@
+"""The MAP-Elites archive (``adrs.map_elites``) kept up to date instead of rebuilt from every
+visible program at each plan.
+
+Each program's features are computed once, when it becomes visible and is the oldest correct
+program of its score. While a new program lies within the current range of every axis, the grid is
+unchanged and only its cell's elite may change; when it widens a range, every program's cell may
+move and the archive is rebuilt (from the cached features, at the next ``select``). The elite of a
+cell is the best (then oldest) of its programs whatever their order, so the archive, and hence every
+draw, is the one ``adrs.map_elites.select_elites`` makes (``tests/unit/test_strategy_index.py``).
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+from adrs.config import EvolutionConfig
+from adrs.map_elites import feature, parse_axes
+from adrs.program import ProgramView
+from adrs.program_index import Group, PoolView, ProgramIndex
+from adrs.selection import Fitness, Selection
+
+
+def _log(value: float) -> float:
+    return math.log1p(max(value, 0.0))  # as adrs.map_elites._bin
+
+
+class MapElitesIndex(ProgramIndex):
+    """The archive over the programs folded so far, and the run's correct programs (mates)."""
+
+    def __init__(self, config: EvolutionConfig, fitness: Fitness) -> None:
+        super().__init__(config, fitness)
+        self.axes, self.bins = parse_axes(config.map_elites_axes), config.map_elites_bins
+        self.group = Group()  # every program: a crossover mate's pool
+        self.placed: list[tuple[ProgramView, tuple[float, ...]]] = []  # (program, log features)
+        self.lows: list[float] = []
+        self.highs: list[float] = []
+        self.cells: dict[tuple[int, ...], ProgramView] = {}
+        self.stale = False  # a range widened: the cells are rebuilt at the next select
+
+    def _fold(self, p: ProgramView) -> None:
+        if not self.group.add(p, self._key):
+            return
+        values = [feature(p, a) for a in self.axes]
+        if any(v is None for v in values):
+            return
+        raw: list[float] = values  # type: ignore[assignment]
+        logs = tuple(_log(v) for v in raw)
+        self.placed.append((p, logs))
+        if not self.lows:
+            self.lows, self.highs, self.stale = list(raw), list(raw), True
+        elif any(v < lo for v, lo in zip(raw, self.lows, strict=True)) \
+                or any(v > hi for v, hi in zip(raw, self.highs, strict=True)):
+            # the older value stays on ties, as min()/max() over the programs in seq order keep it
+            self.lows = [v if v < lo else lo for v, lo in zip(raw, self.lows, strict=True)]
+            self.highs = [v if v > hi else hi for v, hi in zip(raw, self.highs, strict=True)]
+            self.stale = True
+        elif not self.stale:
+            self._place(p, self._cell(logs, self._ranges()))
+
+    def _ranges(self) -> list[tuple[float, float]]:
+        return [(_log(lo), _log(hi)) for lo, hi in zip(self.lows, self.highs, strict=True)]
+
+    def _cell(self, logs: tuple[float, ...], ranges: list[tuple[float, float]]) -> tuple[int, ...]:
+        bins = self.bins
+        return tuple(0 if hi <= lo else min(bins - 1, int((v - lo) / (hi - lo) * bins))
+                     for v, (lo, hi) in zip(logs, ranges, strict=True))
+
+    def _place(self, p: ProgramView, cell: tuple[int, ...]) -> None:
+        current = self.cells.get(cell)
+        if current is None or self._key(p) > self._key(current):
+            self.cells[cell] = p
+
+    def archive(self) -> dict[tuple[int, ...], ProgramView]:
+        """``adrs.map_elites.archive`` of the programs folded so far."""
+        if self.stale:
+            self.cells = {}
+            ranges = self._ranges()
+            for p, logs in self.placed:
+                self._place(p, self._cell(logs, ranges))
+            self.stale = False  # (an infinite feature raises above, as _bin does, at every plan)
+        return self.cells
+
+    def select(self, seq: int, rng: random.Random) -> tuple[Selection, PoolView]:
+        seed = self.folded[0]
+        cells = self.archive()
+        parent, chosen = seed, ()
+        if cells:
+            elites = [cells[c] for c in sorted(cells)]
+            if rng.random() < self.config.elite_probability:
+                parent = max(elites, key=self._key)
+            else:
+                parent = rng.choice(elites)
+            others = [p for p in elites if p.id != parent.id and p.code != parent.code]
+            chosen = tuple(rng.sample(others, min(max(self.config.inspirations, 0), len(others))))
+        pool = PoolView(self.group.firsts)
+        return Selection(0, parent, chosen), pool.without(self.like(self.group, pool, parent))

@@ -1,0 +1,120 @@
+"""Every strategy's index against the scanning definition (``IslandPlanner.plan_scanning``:
+``adrs.strategy.choose`` / ``adrs.selection`` / ``adrs.map_elites`` / ``adrs.pareto`` over every
+visible program): the same plans for random runs (ties in score, objectives and features, repeated
+code, failures, duplicates, missing metrics, ranges that widen), as the visible programs grow, when
+they do not extend the previous ones, and for a planner resumed from a stored prefix of the run."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from adrs.config import EvolutionConfig
+from adrs.pareto import FrontObjective
+from adrs.plan import IslandPlanner, Plan
+from adrs.program import EVOLVE_END, EVOLVE_START, ProgramView
+
+STATUSES = ["ok", "ok", "ok", "ok", "invalid", "timeout", "error", "syntax_error", "duplicate",
+            "infra_error"]
+LLM_TEMPLATES = {"diff": 0.4, "rewrite": 0.1, "fix": 0.25, "crossover": 0.25}
+FRONT = (FrontObjective("a", "maximize"), FrontObjective("b", "minimize"))
+
+
+def metric(rng: random.Random, wide: bool) -> float | int | str | None:
+    roll = rng.random()
+    if roll < 0.08:
+        return None  # missing
+    if roll < 0.1:
+        return "fast"  # not a number: no feature, no objective
+    if wide and roll < 0.15:
+        return rng.choice([0.0, -2.0, 1e6, rng.uniform(50, 500)])  # widens a range
+    return rng.choice([1, 2, 2.5, 3.0, 4, rng.uniform(0, 6)])
+
+
+def random_run(rng: random.Random, count: int, islands: int, nan: bool) -> list[ProgramView]:
+    programs = []
+    for seq in range(count):
+        status = "ok" if seq == 0 else rng.choice(STATUSES)
+        score = rng.choice([None, 1.0, 2.0, 2.5, 3.0, 4.0, rng.uniform(0, 5)]) \
+            if status == "ok" else None
+        score = 3.5 if seq == 0 else score
+        if nan and rng.random() < 0.03:
+            score = math.nan
+        metrics = {k: v for k in ("a", "b", "c") if (v := metric(rng, wide=k != "b")) is not None}
+        if nan and rng.random() < 0.03:
+            metrics["a"] = math.nan
+        body = "x = 1\n" * rng.choice([1, 2, 3, 5, 8, 40 if rng.random() < 0.1 else 2])
+        code = f"# {EVOLVE_START}\n{body}# {EVOLVE_END}\n# v{rng.randrange(count // 3 + 1)}\n"
+        island = rng.randrange(islands + (rng.random() < 0.05)) if seq else 0
+        programs.append(ProgramView(id=1000 + seq, code=code, status=status, score=score,
+                                    seq=seq, island=island, metrics=metrics))
+    return programs
+
+
+def outcome(planner: IslandPlanner, visible: list[ProgramView], seq: int,
+            scanning: bool) -> Plan | str:
+    try:
+        return planner.plan_scanning(visible, seq) if scanning else planner.plan(visible, seq)
+    except ValueError as err:
+        return f"ValueError: {err}"
+
+
+def configs(rng: random.Random, case: int) -> dict[str, EvolutionConfig]:
+    common = dict(islands=rng.choice([1, 2, 3]), migration_interval=rng.choice([0, 1, 3, 7, 40]),
+                  tournament_size=rng.choice([1, 2, 3, 5]), seed=case,
+                  elite_probability=rng.choice([0.0, 0.3, 0.6, 1.0]),
+                  inspirations=rng.choice([0, 1, 2, 3]))
+    return {"islands+front": EvolutionConfig(**common),
+            "map-elites": EvolutionConfig(**common, population="map-elites",
+                                          map_elites_axes=rng.choice(["a", "a, code_length",
+                                                                      "code_length", "c, a"]),
+                                          map_elites_bins=rng.choice([1, 2, 3, 6])),
+            "best-of-n": EvolutionConfig(**common, strategy="best-of-n"),
+            "random-restart": EvolutionConfig(**common, strategy="random-restart",
+                                              restart_every=rng.choice([1, 3, 10, 50, 1000]))}
+
+
+@pytest.mark.parametrize("strategy", ["islands+front", "map-elites", "best-of-n", "random-restart"])
+@pytest.mark.parametrize("case", range(40))
+def test_indexed_plans_equal_the_scanning_plans(strategy: str, case: int) -> None:
+    rng = random.Random(f"{strategy}:{case}")
+    evolution = configs(rng, case)[strategy]
+    fitness = rng.choice([lambda s: s, lambda s: -s])
+    templates = rng.choice([{}, LLM_TEMPLATES, LLM_TEMPLATES])
+    front = FRONT if strategy == "islands+front" else ()
+    planner = IslandPlanner(evolution, fitness, templates, front)
+    programs = random_run(rng, rng.choice([rng.randint(2, 90), rng.randint(100, 300)]),
+                          evolution.islands, nan=case % 5 == 4)
+    horizons = sorted(rng.randint(1, len(programs)) for _ in range(25))
+    if case % 4 == 0:
+        horizons += [rng.randint(1, len(programs)) for _ in range(5)]  # not extending: rebuilt
+    compared = 0
+    for k, horizon in enumerate(horizons):
+        if k == len(horizons) // 2:  # a resumed campaign: a new planner over the stored programs
+            planner = IslandPlanner(evolution, fitness, templates, front)
+        visible = programs[:horizon]
+        for seq in (horizon, horizon + rng.randint(0, 12)):
+            fast = outcome(planner, list(visible), seq, scanning=False)
+            assert fast == outcome(planner, visible, seq, scanning=True), (horizon, seq)
+            compared += isinstance(fast, Plan)
+    assert planner.index is not None and compared > 0
+
+
+@pytest.mark.parametrize("strategy", ["islands+front", "map-elites", "best-of-n", "random-restart"])
+def test_the_index_is_used_and_nan_or_disorder_scan(strategy: str) -> None:
+    evolution = configs(random.Random(0), 0)[strategy]
+    front = FRONT if strategy == "islands+front" else ()
+    programs = random_run(random.Random(1), 60, evolution.islands, nan=False)
+    planner = IslandPlanner(evolution, lambda s: s, LLM_TEMPLATES, front)
+    assert planner.plan(programs, 70) == planner.plan_scanning(programs, 70)
+    assert planner.index is not None and planner.index.usable
+    assert len(planner.index.folded) == 60
+    shuffled = [programs[0], *random.Random(2).sample(programs[1:], 59)]
+    assert planner.plan(shuffled, 70) == planner.plan_scanning(shuffled, 70)
+    assert not planner.index.usable
+    broken = [*programs, ProgramView(id=9, code="x", status="ok", score=math.nan, seq=60)]
+    planner = IslandPlanner(evolution, lambda s: s, LLM_TEMPLATES, front)
+    assert planner.plan(broken, 70) == planner.plan_scanning(broken, 70)
+    assert not planner.index.usable

@@ -20,7 +20,7 @@ from adrs.selection import Fitness, Selection, island_of
 class BestOfNIndex(ProgramIndex):
     """best-of-n: the seed is every candidate's parent (no inspirations, no mate)."""
 
-    def _fold(self, p: ProgramView) -> None:
+    def _fold(self, p: ProgramView, key: tuple[float, int] | None) -> None:
         pass
 
     def select(self, seq: int, rng: random.Random) -> tuple[Selection, PoolView]:
@@ -33,17 +33,21 @@ class RestartIndex(ProgramIndex):
     def __init__(self, config: EvolutionConfig, fitness: Fitness) -> None:
         super().__init__(config, fitness)
         self.restarts: dict[int, Group] = {}
+        self.seed_key: tuple[float, int] | None = None  # the seed's, when it is correct
 
     def _group(self, restart: int) -> Group:
         group = self.restarts.get(restart)
         if group is None:  # the seed is in every restart
             group = self.restarts[restart] = Group()
-            group.add(self.folded[0], self._key)
+            if self.seed_key is not None:
+                group.add(self.folded[0], self.seed_key)
         return group
 
-    def _fold(self, p: ProgramView) -> None:
-        if p.seq != 0:
-            self._group((p.seq - 1) // self.config.restart_every).add(p, self._key)
+    def _fold(self, p: ProgramView, key: tuple[float, int] | None) -> None:
+        if p.seq == 0:
+            self.seed_key = key
+        elif key is not None:
+            self._group((p.seq - 1) // self.config.restart_every).add(p, key)
 
     def select(self, seq: int, rng: random.Random) -> tuple[Selection, PoolView]:
         restart = (seq - 1) // self.config.restart_every

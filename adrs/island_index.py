@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from adrs.config import EvolutionConfig
 from adrs.pareto import FrontObjective, dominates, vector
 from adrs.program import ProgramView
-from adrs.program_index import Group, PoolView, ProgramIndex, correct
+from adrs.program_index import Group, PoolView, ProgramIndex
 from adrs.selection import Fitness, Selection, island_of
 
 
@@ -30,7 +30,8 @@ class _Island(Group):
     """One island's group, plus what migrations and the Pareto front need."""
 
     seeds: list[ProgramView] = field(default_factory=list)  # seq-0 members from other islands
-    best_at: list[tuple[int, ProgramView]] = field(default_factory=list)  # (seq, best so far)
+    best_at: list[tuple[int, tuple[float, int], ProgramView]] = field(default_factory=list)
+    # (seq, key, the best so far)
     vectors: dict[tuple[float, ...], ProgramView] = field(default_factory=dict)  # oldest of each
     front: list[tuple[tuple[float, ...], ProgramView]] = field(default_factory=list)  # by seq
 
@@ -44,27 +45,34 @@ class IslandIndex(ProgramIndex):
         self.front = tuple(front) if len(front) >= 2 else ()
         self.islands = [_Island() for _ in range(max(config.islands, 1))]
 
-    def _fold(self, p: ProgramView) -> None:
+    def _fold(self, p: ProgramView, key: tuple[float, int] | None) -> None:
         v = vector(p, self.front) if self.front else None
         if v is not None and any(math.isnan(x) for x in v):
             self.usable = False  # NaN objectives: dict and dominance orders are ambiguous
             return
-        if 0 <= p.island < len(self.islands):
+        inside = 0 <= p.island < len(self.islands)
+        if inside and key is not None:
             own = self.islands[p.island]
-            if correct(p) and (
-                    not own.best_at or self._key(p) > self._key(own.best_at[-1][1])):
-                own.best_at.append((p.seq, p))
-        for i, island in enumerate(self.islands):
-            if p.island != i and p.seq != 0:
-                continue
-            if p.island != i:
-                island.seeds.append(p)
-            island.add(p, self._key)
-            if v is not None and v not in island.vectors:
-                island.vectors[v] = p
-                if not any(dominates(w, v) for w, _ in island.front):
-                    island.front = [(w, q) for w, q in island.front if not dominates(v, w)]
-                    island.front.append((v, p))
+            if not own.best_at or key > own.best_at[-1][1]:
+                own.best_at.append((p.seq, key, p))
+        if p.seq == 0:  # the seed is in every island's pool
+            for i, island in enumerate(self.islands):
+                if p.island != i:
+                    island.seeds.append(p)
+                self._add(island, p, key, v)
+        elif inside:
+            self._add(self.islands[p.island], p, key, v)
+
+    @staticmethod
+    def _add(island: _Island, p: ProgramView, key: tuple[float, int] | None,
+             v: tuple[float, ...] | None) -> None:
+        if key is not None:
+            island.add(p, key)
+        if v is not None and v not in island.vectors:
+            island.vectors[v] = p
+            if not any(dominates(w, v) for w, _ in island.front):
+                island.front = [(w, q) for w, q in island.front if not dominates(v, w)]
+                island.front.append((v, p))
 
     def migrant(self, island: int, seq: int) -> ProgramView | None:
         """``island_pool``'s migrant for candidate ``seq`` (None when not added to the pool)."""
@@ -76,7 +84,7 @@ class IslandIndex(ProgramIndex):
         i = bisect_right(history, last, key=lambda e: e[0])
         if i == 0:
             return None
-        migrant = history[i - 1][1]
+        migrant = history[i - 1][2]
         own = self.islands[island]
         if any(s == migrant for s in own.seeds):
             return None  # already in the pool (island_pool's ``migrant not in pool``)

@@ -33,21 +33,22 @@ class MapElitesIndex(ProgramIndex):
         super().__init__(config, fitness)
         self.axes, self.bins = parse_axes(config.map_elites_axes), config.map_elites_bins
         self.group = Group()  # every program: a crossover mate's pool
-        self.placed: list[tuple[ProgramView, tuple[float, ...]]] = []  # (program, log features)
+        self.placed: list[tuple[ProgramView, tuple[float, ...], tuple[float, int]]] = []
+        # (program, log features, key) of the correct programs with every feature, by seq
         self.lows: list[float] = []
         self.highs: list[float] = []
-        self.cells: dict[tuple[int, ...], ProgramView] = {}
+        self.cells: dict[tuple[int, ...], tuple[tuple[float, int], ProgramView]] = {}  # elite, key
         self.stale = False  # a range widened: the cells are rebuilt at the next select
 
-    def _fold(self, p: ProgramView) -> None:
-        if not self.group.add(p, self._key):
+    def _fold(self, p: ProgramView, key: tuple[float, int] | None) -> None:
+        if key is None or not self.group.add(p, key):
             return
         values = [feature(p, a) for a in self.axes]
         if any(v is None for v in values):
             return
         raw: list[float] = values  # type: ignore[assignment]
         logs = tuple(_log(v) for v in raw)
-        self.placed.append((p, logs))
+        self.placed.append((p, logs, key))
         if not self.lows:
             self.lows, self.highs, self.stale = list(raw), list(raw), True
         elif any(v < lo for v, lo in zip(raw, self.lows, strict=True)) \
@@ -57,7 +58,7 @@ class MapElitesIndex(ProgramIndex):
             self.highs = [v if v > hi else hi for v, hi in zip(raw, self.highs, strict=True)]
             self.stale = True
         elif not self.stale:
-            self._place(p, self._cell(logs, self._ranges()))
+            self._place(p, key, self._cell(logs, self._ranges()))
 
     def _ranges(self) -> list[tuple[float, float]]:
         return [(_log(lo), _log(hi)) for lo, hi in zip(self.lows, self.highs, strict=True)]
@@ -67,20 +68,20 @@ class MapElitesIndex(ProgramIndex):
         return tuple(0 if hi <= lo else min(bins - 1, int((v - lo) / (hi - lo) * bins))
                      for v, (lo, hi) in zip(logs, ranges, strict=True))
 
-    def _place(self, p: ProgramView, cell: tuple[int, ...]) -> None:
+    def _place(self, p: ProgramView, key: tuple[float, int], cell: tuple[int, ...]) -> None:
         current = self.cells.get(cell)
-        if current is None or self._key(p) > self._key(current):
-            self.cells[cell] = p
+        if current is None or key > current[0]:
+            self.cells[cell] = key, p
 
     def archive(self) -> dict[tuple[int, ...], ProgramView]:
         """``adrs.map_elites.archive`` of the programs folded so far."""
         if self.stale:
             self.cells = {}
             ranges = self._ranges()
-            for p, logs in self.placed:
-                self._place(p, self._cell(logs, ranges))
+            for p, logs, key in self.placed:
+                self._place(p, key, self._cell(logs, ranges))
             self.stale = False  # (an infinite feature raises above, as _bin does, at every plan)
-        return self.cells
+        return {cell: p for cell, (_, p) in self.cells.items()}
 
     def select(self, seq: int, rng: random.Random) -> tuple[Selection, PoolView]:
         seed = self.folded[0]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import random
 from bisect import bisect_left, insort
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import overload
 
@@ -48,13 +48,14 @@ class Group:
     by_code: dict[str, list[ProgramView]] = field(default_factory=dict)  # firsts by code
     by_id: dict[int, list[ProgramView]] = field(default_factory=dict)  # firsts by id
 
-    def add(self, p: ProgramView, key: Callable[[ProgramView], tuple[float, int]]) -> bool:
-        """Fold ``p`` (newer than every program folded); True when it is a new first."""
-        if not correct(p) or p.score in self.by_score:
+    def add(self, p: ProgramView, key: tuple[float, int]) -> bool:
+        """Fold the correct program ``p`` (newer than every program folded; ``key`` is its
+        (fitness, -seq)); True when it is the first of its score."""
+        if p.score in self.by_score:
             return False
         self.by_score[p.score] = p  # type: ignore[index]
         self.firsts.append(p)
-        insort(self.ranked, (*key(p), p), key=lambda e: (e[0], e[1]))
+        insort(self.ranked, (*key, p))  # (fitness, -seq) differ: programs are never compared
         self.by_code.setdefault(p.code, []).append(p)
         self.by_id.setdefault(p.id, []).append(p)
         return True
@@ -146,16 +147,22 @@ class ProgramIndex:
             if self.folded and p.seq <= self.folded[-1].seq:
                 self.usable = False  # not in seq order: selection would sort; scan instead
             self.folded.append(p)
-            if self.usable and correct(p) and (math.isnan(p.score)  # type: ignore[arg-type]
-                                               or math.isnan(self.fitness(p.score))):  # type: ignore[arg-type]
+            if not self.usable:
+                continue
+            key = self._key(p) if correct(p) else None
+            if key is not None and (math.isnan(p.score) or math.isnan(key[0])):  # type: ignore[arg-type]
                 self.usable = False
-            if self.usable:
-                recent = self.recent.setdefault(p.island, [])
-                recent.append(p)
-                del recent[:-RECENT]
-                self._fold(p)
+                continue
+            recent = self.recent.get(p.island)
+            if recent is None:
+                recent = self.recent[p.island] = []
+            recent.append(p)
+            if len(recent) > RECENT:
+                del recent[0]
+            self._fold(p, key)
 
-    def _fold(self, p: ProgramView) -> None:
+    def _fold(self, p: ProgramView, key: tuple[float, int] | None) -> None:
+        """Fold ``p`` into the strategy's groups (``key``: its (fitness, -seq) when correct)."""
         raise NotImplementedError
 
     def select(self, seq: int, rng: random.Random) -> tuple[Selection, PoolView]:

@@ -139,3 +139,40 @@ def test_front_problem_selects_from_and_shows_its_front(runs_dir: Path, tmp_path
                 assert not (other[0] <= e and other[1] <= s and other != (e, s))
     text = CliRunner().invoke(app, ["best", campaign.run_id, "--runs-dir", str(runs_dir), "--front"])
     assert "Pareto front" in text.output
+
+
+RESUMED = {"map-elites": {"population": "map-elites", "map_elites_axes": "code_length"},
+           "best-of-n": {"strategy": "best-of-n"},
+           "random-restart": {"strategy": "random-restart", "restart_every": 4},
+           "islands+front": {"islands": 2}}
+
+
+@pytest.mark.parametrize("strategy", sorted(RESUMED))
+def test_a_resumed_campaign_plans_as_an_uninterrupted_one(runs_dir: Path, tmp_path: Path,
+                                                          strategy: str) -> None:
+    """The strategy's index is built from the stored programs on resume: the candidates lost
+    when the driver died are re-created with the same parents and code."""
+    from sqlalchemy import delete
+
+    from adrs.campaign import resume_campaign
+    from adrs.db.models import Run
+
+    problem = front_problem(tmp_path) if strategy == "islands+front" else TOY_PROBLEM
+    campaign = campaign_for(runs_dir, budget=16, problem=problem, **RESUMED[strategy])
+    asyncio.run(evolve(campaign))
+    complete = lineage(campaign)
+    with Session(campaign.engine) as session:  # as if the driver died with 7 candidates unfinished
+        session.execute(delete(Program).where(Program.run_id == campaign.run_id, Program.seq > 9))
+        session.get(Run, campaign.run_id).status = "running"
+        session.commit()
+    resumed = resume_campaign(campaign.run_id, runs_dir, None, budget=None)
+    asyncio.run(evolve(resumed))
+    again = lineage(resumed)
+    assert again == complete and len({parent for _, parent, _, _ in again}) >= 2
+
+
+def lineage(campaign) -> list[tuple[int, int | None, str, str]]:
+    """(seq, parent seq, status, code) of every program (ids depend on the completion order)."""
+    programs = rows(campaign)
+    seq_of = {p.id: p.seq for p in programs}
+    return [(p.seq, seq_of.get(p.parent_id), p.status, p.code) for p in programs]

@@ -30,6 +30,8 @@ def metric(rng: random.Random, wide: bool) -> float | int | str | None:
         return "fast"  # not a number: no feature, no objective
     if wide and roll < 0.15:
         return rng.choice([0.0, -2.0, 1e6, rng.uniform(50, 500)])  # widens a range
+    if wide and roll < 0.152:
+        return rng.choice([math.inf, -math.inf])  # MAP-Elites cannot bin it: ValueError
     return rng.choice([1, 2, 2.5, 3.0, 4, rng.uniform(0, 6)])
 
 
@@ -70,7 +72,7 @@ def configs(rng: random.Random, case: int) -> dict[str, EvolutionConfig]:
             "map-elites": EvolutionConfig(**common, population="map-elites",
                                           map_elites_axes=rng.choice(["a", "a, code_length",
                                                                       "code_length", "c, a"]),
-                                          map_elites_bins=rng.choice([1, 2, 3, 6])),
+                                          map_elites_bins=rng.choice([1, 2, 3, 6, 1100])),
             "best-of-n": EvolutionConfig(**common, strategy="best-of-n"),
             "random-restart": EvolutionConfig(**common, strategy="random-restart",
                                               restart_every=rng.choice([1, 3, 10, 50, 1000]))}
@@ -81,7 +83,7 @@ def configs(rng: random.Random, case: int) -> dict[str, EvolutionConfig]:
 def test_indexed_plans_equal_the_scanning_plans(strategy: str, case: int) -> None:
     rng = random.Random(f"{strategy}:{case}")
     evolution = configs(rng, case)[strategy]
-    fitness = rng.choice([lambda s: s, lambda s: -s])
+    fitness = rng.choice([lambda s: s, lambda s: -s, lambda s: s if math.isnan(s) else round(s)])
     templates = rng.choice([{}, LLM_TEMPLATES, LLM_TEMPLATES])
     front = FRONT if strategy == "islands+front" else ()
     planner = IslandPlanner(evolution, fitness, templates, front)

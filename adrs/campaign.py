@@ -95,7 +95,7 @@ Say = Callable[[list[str]], None]
 def checked_llm(config: RunConfig, spec: ProblemSpec, say: Say | None,
                 asked: list[str] | None = None) -> Proposer:
     """The proposer, checked; with ``say`` (a printer) and ``llm.preflight`` on, every model is
-    first reached and then asked one tiny question (``adrs.preflight``): CampaignError, before
+    first reached and then asked whether it knows the model (``adrs.preflight``): CampaignError, before
     anything is created, if one cannot answer. When every model has an ``api_base``, unreachable
     URLs are found before litellm loads (seconds); else missing keys are named first. ``asked``:
     the lines of a pre-flight the caller already made (``adrs run`` asks before this module loads)."""

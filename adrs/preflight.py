@@ -4,15 +4,17 @@ Two stages, each over all models at once:
 1. ``check_reach`` (standard library only, before any SDK or litellm import): for a model with an
    ``api_base``, a TCP connect and one plain HTTP request, each bounded by ``REACH_TIMEOUT_S``:
    connection refused, DNS failure, or a server that accepts and never answers (a black hole);
-2. ``check_models``: one chat request of a few tokens through the model's transport
-   (``adrs.proposer.transport``: the openai / anthropic SDK, or litellm for other providers; a
-   direct model never waits for litellm's import of about 3 s), bounded by
-   ``llm.preflight_timeout_s`` (at most ``llm.timeout_s``): rejected key (401/403), unknown model
-   (404), no reply.
+2. ``check_models``: does the server know the model? A direct transport (the openai / anthropic
+   SDK, ``adrs.proposer.transport``) first asks for the model's description (``GET
+   .../models/{name}``: nothing generated, no tokens billed, answered in well under a second by
+   OpenAI, Anthropic, Ollama); when the server cannot say (no such route, as on vLLM, or the name
+   unknown there) and for litellm models, one chat request of a few tokens settles it. Both are
+   bounded by ``llm.preflight_timeout_s`` (at most ``llm.timeout_s``): rejected key (401/403),
+   unknown model (404), no reply. A direct model never waits for litellm's import of about 3 s.
 A fatal fault stops the campaign before anything is created, naming the model, its URL and what
 happened in words. A rate limit or a 5xx is a warning: the server is there. Off with
-``llm.preflight: false`` (``--no-preflight``) for providers that bill per request. Nothing is
-stored: no run exists yet. It does not retry and does not check prompt sizes.
+``llm.preflight: false`` (``--no-preflight``), e.g. for a litellm provider that bills per request.
+Nothing is stored: no run exists yet. It does not retry and does not check prompt sizes.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class Check:
     url: str  # redacted
     seconds: float
     fault: Fault | None = None
+    described: bool = False  # the server described the model: nothing was generated
 
     @property
     def fatal(self) -> bool:
@@ -48,6 +51,8 @@ class Check:
 
     def line(self) -> str:
         where = f"{self.model} at {self.url}"
+        if self.fault is None and self.described:
+            return f"{where}: knows the model (answered in {self.seconds:.2f} s, nothing generated)"
         if self.fault is None:
             return f"{where}: answered in {self.seconds:.2f} s"
         return f"{where}: {self.fault.words} (after {self.seconds:.1f} s)"
@@ -123,17 +128,20 @@ async def _check(model: ModelConfig, transport: Transport, timeout_s: float) -> 
     base = model.api_base or (transport.base_url() if transport.kind != "litellm"
                               else await asyncio.to_thread(transport.base_url))  # imports litellm
     url = redact(base)
-    left = max(0.5, timeout_s - (time.monotonic() - started))
     try:
-        await asyncio.wait_for(transport.send(_messages(), max_tokens=5, temperature=None,
-                                              timeout_s=left), timeout=left)
+        left = max(0.5, timeout_s - (time.monotonic() - started))
+        described = await asyncio.wait_for(transport.confirm_model(left), timeout=left)
+        if not described:
+            left = max(0.5, timeout_s - (time.monotonic() - started))
+            await asyncio.wait_for(transport.send(_messages(), max_tokens=5, temperature=None,
+                                                  timeout_s=left), timeout=left)
     except Exception as err:  # classified: fatal ones stop the campaign, the rest are warnings
         fault = classify(err, timeout_s)
         if fault.kind == "timeout":
-            fault = Fault("timeout", f"no reply to a {5}-token request within {timeout_s:g} s "
-                                     f"(raise llm.preflight_timeout_s for a slow model)")
+            fault = Fault("timeout", f"no reply within {timeout_s:g} s (raise "
+                                     f"llm.preflight_timeout_s for a slow model)")
         return Check(model.model, url, time.monotonic() - started, fault)
-    return Check(model.model, url, time.monotonic() - started)
+    return Check(model.model, url, time.monotonic() - started, described=described)
 
 
 def _connect(api_base: str, timeout_s: float) -> Fault | None:

@@ -3,7 +3,8 @@
 Installs OpenEvolve 0.4.0 into a virtualenv of its own (``--venv``, created once), writes one
 OpenEvolve-format problem (``initial_program.py`` + a cheap ``evaluator.py``), starts the loopback
 fake LLM server of the tests (``tests/llm_server.py``: every reply is a SEARCH/REPLACE diff that
-applies to any program of the problem) and runs, interleaved over ``--reps`` repetitions:
+applies to any program of the problem; like OpenAI it also describes its models, at once: that is
+no generation, so no emulated latency) and runs, interleaved over ``--reps`` repetitions:
 
 - ``openevolve-run`` with ``parallel_evaluations = 2`` (its worker processes: no isolation);
 - ``adrs run --openevolve`` with 2 workers, the sandbox on (isolation level printed); the candidate
@@ -12,16 +13,16 @@ applies to any program of the problem) and runs, interleaved over ``--reps`` rep
 
 Two rates per run, each with its median and ratio:
 - the loop: proposal requests after the first one divided by the time between the first and the
-  last proposal request the server saw (steady state; adrs's pre-flight question is start-up);
+  last proposal request the server saw (steady state; adrs's pre-flight is start-up);
 - the whole run: candidates divided by the time from launch to exit (start-up, pre-flight, loop,
   final report and exit included: what a user waits for; the issue's 28.8/s for OpenEvolve is this).
 Then adrs with 3 s of emulated LLM latency at concurrency 2, 4 and 16 against the ideal
 ``candidates x latency / concurrency`` (timed from the first request, which is adrs's pre-flight
-question, and from the first proposal request), then one pair of runs beside a busy loop on one
-core. adrs's own modules are byte-compiled first (``compileall``), as an installed package is: a
-shell with PYTHONDONTWRITEBYTECODE would otherwise make every adrs run compile them from source
-while OpenEvolve's installed wheel has its bytecode. Prints ``uptime``'s load average with every
-figure: the machine may be shared.
+asking for the model's description, and from the first proposal request), then one pair of runs
+beside a busy loop on one core. adrs's own modules are byte-compiled first (``compileall``), as an
+installed package is: a shell with PYTHONDONTWRITEBYTECODE would otherwise make every adrs run
+compile them from source while OpenEvolve's installed wheel has its bytecode. Prints ``uptime``'s
+load average with every figure: the machine may be shared.
 
     python benchmarks/vs_openevolve.py [--candidates 50] [--reps 3] [--venv DIR] [--skip-latency]
 """
@@ -176,7 +177,7 @@ def write_problem(folder: Path, candidates: int) -> None:
 
 def run_openevolve(runner: Path, folder: Path, work: Path, candidates: int, workers: int,
                    delay_s: float = 0.0) -> Run:
-    with FakeLLMServer(responder=reply_for(delay_s)) as server:
+    with FakeLLMServer(responder=reply_for(delay_s), models_route=True) as server:
         config = work / "openevolve.yaml"
         config.write_text(OPENEVOLVE_CONFIG.format(candidates=candidates, url=server.url, workers=workers))
         env = dict(os.environ, OPENAI_API_KEY="fake-key")
@@ -201,7 +202,7 @@ LLM_TRANSPORT = ["auto"]  # set from --llm-transport in main()
 def run_adrs(folder: Path, work: Path, candidates: int, workers: int, concurrency: int = 4,
              delay_s: float = 0.0) -> Run:
     runs = work / "runs"
-    with FakeLLMServer(responder=reply_for(delay_s)) as server:
+    with FakeLLMServer(responder=reply_for(delay_s), models_route=True) as server:
         config = work / "adrs.yaml"
         config.write_text(ADRS_CONFIG.format(url=server.url, workers=workers, concurrency=concurrency,
                                              transport=LLM_TRANSPORT[0]))
@@ -223,7 +224,7 @@ def run_adrs(folder: Path, work: Path, candidates: int, workers: int, concurrenc
 
 
 def _asks_for_program(body: dict) -> bool:
-    """A proposal request (its prompt holds the program), not the pre-flight's tiny question."""
+    """A proposal request (its prompt holds the program), not the pre-flight."""
     return "def f(x)" in json.dumps(body.get("messages", ""))
 
 

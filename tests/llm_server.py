@@ -2,7 +2,10 @@
 
 Serves, on 127.0.0.1 with a free port, both the OpenAI chat-completions protocol
 (``POST /v1/chat/completions`` and ``/chat/completions``) and the Anthropic messages protocol
-(``POST /v1/messages``). Each request takes the next scripted ``Reply`` (status, content,
+(``POST /v1/messages``), and with ``models_route=True`` the model description both providers
+serve (``GET /v1/models/{name}``, answered at once, nothing scripted: the key and ``models`` are
+checked as for a chat request; without it the route is missing, as on vLLM, and GET gets a 404).
+Each chat request takes the next scripted ``Reply`` (status, content,
 finish_reason, token counts, delay, headers such as Retry-After), or, when the server has a
 ``responder``, whatever that function returns for the request body (so a test can answer with a
 diff that fits the program in the prompt). When the script runs out it answers 500 so a test that
@@ -26,6 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import unquote
 
 OPENAI_PATHS = ("/v1/chat/completions", "/chat/completions")
 ANTHROPIC_PATHS = ("/v1/messages", "/messages")
@@ -95,8 +99,10 @@ class FakeLLMServer:
 
     def __init__(self, replies: Iterable[Reply] = (),
                  responder: Callable[[dict[str, Any]], Reply] | None = None, *,
-                 models: Iterable[str] | None = None, api_key: str | None = None) -> None:
+                 models: Iterable[str] | None = None, api_key: str | None = None,
+                 models_route: bool = False) -> None:
         self._replies: deque[Reply] = deque(replies)
+        self.models_route = models_route
         self._responder = responder  # used when the scripted replies run out
         # when set: other model names get a 404 "model not found", other keys a 401
         self.models = set(models) if models is not None else None
@@ -180,9 +186,41 @@ class FakeLLMServer:
             self.in_flight -= 1
             self.replied_at.append(time.perf_counter())
 
+    def _record(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> None:
+        """A request answered without a scripted reply (a model description)."""
+        with self._lock:
+            self.requests.append(body)
+            self.arrived_at.append(time.perf_counter())
+            self.paths.append(path)
+            self.headers.append(headers)
+
+
+MODEL_PREFIXES = ("/v1/models/", "/models/")
+
 
 def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server naming)
+            path = self.path.split("?")[0]
+            prefix = next((p for p in MODEL_PREFIXES if path.startswith(p)), None)
+            if not server.models_route or prefix is None:
+                self._send(404, {"error": {"message": f"no route {path}"}}, ())
+                return
+            name = unquote(path.removeprefix(prefix))
+            headers = {key.lower(): value for key, value in self.headers.items()}
+            server._record(path, {"get": path, "model": name}, headers)
+            refusal = _refusal(server, {"model": name}, headers)
+            try:
+                if refusal is not None:
+                    self._send(refusal[0], {"error": {"message": refusal[1], "type": "invalid_request_error",
+                                                      "code": refusal[2]}}, ())
+                else:
+                    self._send(200, {"id": name, "object": "model", "type": "model", "created": 0,
+                                     "owned_by": "fake"}, ())
+            finally:
+                with server._lock:
+                    server.replied_at.append(time.perf_counter())
+
         def do_POST(self) -> None:  # noqa: N802 (http.server naming)
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)

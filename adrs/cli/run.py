@@ -31,8 +31,8 @@ RayAddress = Annotated[str | None, typer.Option(
     "--ray-address", help="Join this Ray cluster (e.g. auto or head-host:6379) instead of starting a "
     "local one; default: $RAY_ADDRESS, then the config's ray.address.")]
 Preflight = Annotated[bool, typer.Option(
-    "--preflight/--no-preflight", help="Ask each model one tiny question before starting (off "
-    "for providers that bill per request; also llm.preflight).")]
+    "--preflight/--no-preflight", help="Check before starting that each model's server knows it "
+    "(its model description, else one tiny question; also llm.preflight).")]
 ProgressEvery = Annotated[float, typer.Option(
     "--progress-every", help="Seconds between progress lines when stdout is not a terminal.")]
 

@@ -30,6 +30,7 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import quote
 
 from adrs.config import ConfigError, LLMConfig, ModelConfig
 from adrs.proposer.model_table import model_info, provider_of, split_provider
@@ -70,6 +71,12 @@ class Transport(Protocol):
 
     def base_url(self) -> str:
         """Where requests go (unredacted: callers redact before showing it)."""
+
+    async def confirm_model(self, timeout_s: float) -> bool:
+        """Ask the server about the model without generating (``GET .../models/{name}``): True
+        when it describes the model; False when it cannot say (no such route, the name not found
+        there, not JSON: the caller then asks a tiny question); the SDK's exception for a
+        rejected key, a refusal, a rate limit or no answer."""
 
 
 def route(model: ModelConfig, choice: str = "auto") -> str:
@@ -184,6 +191,13 @@ class DirectOpenAI:
                      completion_tokens=int(usage.get("completion_tokens") or 0))
 
 
+    async def confirm_model(self, timeout_s: float) -> bool:
+        from openai import AsyncOpenAI
+
+        client = _client(AsyncOpenAI, api_key=self.api_key, base_url=self.base_url())
+        return await _describes_model(client, f"/models/{quote(self.name, safe='')}", timeout_s)
+
+
 class DirectAnthropic:
     """The Messages API through ``anthropic.AsyncAnthropic``; system messages become ``system``."""
 
@@ -232,6 +246,31 @@ class DirectAnthropic:
                      prompt_tokens=int(usage.get("input_tokens") or 0),
                      completion_tokens=int(usage.get("output_tokens") or 0))
 
+    async def confirm_model(self, timeout_s: float) -> bool:
+        from anthropic import AsyncAnthropic
+
+        client = _client(AsyncAnthropic, api_key=self.api_key, auth_token=self.auth_token,
+                         base_url=self.base_url())
+        return await _describes_model(client, f"/v1/models/{quote(self.name, safe='')}", timeout_s)
+
+
+async def _describes_model(client: Any, path: str, timeout_s: float) -> bool:
+    """GET ``path`` (a model's description) with the SDK client: True for a JSON object with an
+    ``id``; False for statuses that mean "this server cannot say" (400, 404, 405, 422, 501: the
+    route is missing, or the name is unknown there, which the tiny question then settles) and for
+    a reply that is not such an object; other failures raise the SDK's exception."""
+    try:
+        text = await client.get(path, cast_to=str, options={"timeout": timeout_s})
+    except Exception as err:
+        if getattr(err, "status_code", None) in (400, 404, 405, 422, 501):
+            return False
+        raise
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError):
+        return False
+    return isinstance(data, dict) and isinstance(data.get("id"), str)
+
 
 async def _post_json(client: Any, path: str, body: dict[str, Any], timeout_s: float) -> dict[str, Any]:
     """POST ``body`` with the SDK client (its HTTP pool, headers, auth and error types: a status
@@ -265,6 +304,9 @@ class LiteLLM:
         except Exception:  # unknown provider: checked with a clear message elsewhere
             return "the provider's default URL"
         return base or f"the {provider} default URL"
+
+    async def confirm_model(self, timeout_s: float) -> bool:
+        return False  # providers differ: the tiny question is the one check that fits them all
 
     async def send(self, messages: Sequence[dict[str, str]], *, max_tokens: int,
                    temperature: float | None, timeout_s: float) -> Reply:

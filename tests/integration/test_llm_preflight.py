@@ -37,24 +37,28 @@ def spent(runs_dir: Path) -> int:
     return len([p for p in runs_dir.iterdir() if p.is_dir()])
 
 
-# the default transport asks with the openai SDK; the same faults through litellm, too
+# the default transport asks with the openai SDK; the same faults through litellm, too; "via
+# models": the server also describes models (GET /v1/models/{name}, as OpenAI does)
 @pytest.mark.parametrize("scenario, transport", [
     ("refused", "auto"), ("dns", "auto"), ("black hole", "auto"), ("401", "auto"), ("403", "auto"),
-    ("404 model", "auto"), ("401", "litellm"), ("404 model", "litellm")])
+    ("404 model", "auto"), ("401", "litellm"), ("404 model", "litellm"), ("401 via models", "auto"),
+    ("404 model via models", "auto")])
 def test_preflight_stops_before_anything_starts(scenario: str, transport: str, runs_dir: Path,
                                                 tmp_path: Path):
     expected = {"refused": "connection refused", "dns": "DNS lookup failed",
                 "black hole": "accepted the connection but sent no reply within 5 s",
                 "401": "API key was rejected (HTTP 401)", "403": "access denied (HTTP 403)",
-                "404 model": "unknown model or wrong URL (HTTP 404)"}[scenario]
+                "404 model": "unknown model or wrong URL (HTTP 404)"}[scenario.removesuffix(" via models")]
     model = "openai/test-model"
-    with FakeLLMServer(api_key="sk-the-right-key-000000") as wrong_key, \
+    described = scenario.endswith("via models")
+    with FakeLLMServer(api_key="sk-the-right-key-000000", models_route=described) as wrong_key, \
             FakeLLMServer([Reply(status=403)]) as forbidden, \
-            FakeLLMServer(models=["openai/other-model", "other-model"]) as no_such_model, \
+            FakeLLMServer(models=["openai/other-model", "other-model"],
+                          models_route=described) as no_such_model, \
             BlackHoleServer() as hole:
         url = {"refused": refused_url(), "dns": "http://no-such-host.invalid/v1",
                "black hole": hole.url, "401": wrong_key.url, "403": forbidden.url,
-               "404 model": no_such_model.url}[scenario]
+               "404 model": no_such_model.url}[scenario.removesuffix(" via models")]
         code, output, seconds = run_toy(runs_dir, tmp_path, f"  model: {model}\n  api_base: {url}\n"
                                                             f"  transport: {transport}")
     print(f"\nMEASURE preflight {scenario} ({transport}): reason after {seconds:.1f} s, candidates "
@@ -68,6 +72,35 @@ def test_preflight_stops_before_anything_starts(scenario: str, transport: str, r
     limit = 15 if scenario in ("refused", "dns", "black hole") else 60
     assert seconds <= limit, f"the reason took {seconds:.1f} s"
     assert spent(runs_dir) == 0
+    if scenario == "404 model via models":  # the server did not know the name: the question settled it
+        assert no_such_model.paths == ["/v1/models/test-model", "/v1/chat/completions"]
+    if scenario == "401 via models":
+        assert wrong_key.paths == ["/v1/models/test-model"]
+
+
+def toy_diff(body: dict) -> Reply:
+    return Reply("```\n<<<<<<< SEARCH\n    return x * 0.5\n=======\n    return x * 1.5\n"
+                 ">>>>>>> REPLACE\n```\n")
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_the_preflight_asks_for_the_model_and_generates_nothing(provider: str, runs_dir: Path,
+                                                                tmp_path: Path, monkeypatch):
+    """A server that describes its models (OpenAI, Anthropic, Ollama) is asked for the model's
+    description: the key and the name are checked, no token is generated or billed."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", FAKE_KEY)
+    model, name = ("openai/test-model", "test-model") if provider == "openai" else \
+        ("anthropic/claude-test", "claude-test")
+    with FakeLLMServer(responder=toy_diff, models_route=True, api_key=FAKE_KEY,
+                       models=[name]) as server:
+        url = server.url if provider == "openai" else server.root_url
+        code, output, _ = run_toy(runs_dir, tmp_path, f"  model: {model}\n  api_base: {url}")
+    assert code == 0, output
+    assert f"pre-flight: {model} at" in output and "knows the model" in output
+    assert "nothing generated" in output
+    chats = [p for p in server.paths if "/models/" not in p]
+    assert server.paths[0] == f"/v1/models/{name}" and len(chats) == 3  # one per candidate
+    assert all("messages" in body for body in server.requests[1:])
 
 
 def test_preflight_can_be_skipped_and_a_rate_limit_only_warns(runs_dir: Path, tmp_path: Path,

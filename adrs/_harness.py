@@ -395,7 +395,9 @@ def encode_key(k: object) -> str:
 def load_candidate() -> types.ModuleType:
     with open(CANDIDATE_FILE, encoding="utf-8") as f:
         source = f.read()
-    code = compile(source, CANDIDATE_FILE, "exec")  # SyntaxError propagates
+    code = trusted_code(CANDIDATE_FILE, source)
+    if code is None:
+        code = compile(source, CANDIDATE_FILE, "exec")  # SyntaxError propagates
     module = types.ModuleType("candidate")
     module.__file__ = os.path.abspath(CANDIDATE_FILE)
     sys.modules["candidate"] = module
@@ -411,6 +413,57 @@ def find_entry(module: types.ModuleType, entry: str):
     if not callable(fn):
         return None, f"`{entry}` is a {type_name(fn)}, not a function."
     return fn, ""
+
+
+# --- adrs's own sandbox-side modules, compiled once per server -------------------------------------
+# A job whose program or support module is, character for character, one of these files (the
+# OpenEvolve driver, the candidate server, its wire format) runs the server's code object instead
+# of compiling the text again. The server compiles only these files, read from its own folder before
+# it confines itself: never a text a job brings. The cache is keyed by the whole text, so a changed
+# file is compiled in the job as before; each job is a forked copy, so nothing it does to its copy
+# of the cache reaches the server or the next job.
+
+TRUSTED_MODULES = ("_openevolve_driver.py", "_candidate_server.py", "_candidate_wire.py")
+WARM_IMPORTS = ("base64", "importlib.util", "select", "socket", "threading")
+_TRUSTED_CODE: dict = {}  # (role, text) -> code object; role: CANDIDATE_FILE or a support file's name
+
+
+def compile_trusted_modules(folder: str) -> None:
+    """Compile the files of TRUSTED_MODULES in ``folder``, as a job would compile each one: as the
+    program (``candidate.py``) and as a support module imported from ``/sandbox``."""
+    for name in TRUSTED_MODULES:
+        try:
+            with open(os.path.join(folder, name), encoding="utf-8") as f:
+                text = f.read()
+        except OSError:
+            continue
+        _TRUSTED_CODE[(CANDIDATE_FILE, text)] = compile(text, CANDIDATE_FILE, "exec")
+        _TRUSTED_CODE[(name, text)] = compile(text, os.path.join(SANDBOX_DIR, name), "exec")
+
+
+def trusted_code(role: str, text: str):
+    """The server's code object for ``text`` in ``role``, or None (then the job compiles it)."""
+    return _TRUSTED_CODE.get((role, text))
+
+
+def install_trusted_support(files: dict) -> None:
+    """Support modules that are adrs's own files go into sys.modules from the server's code
+    objects (as importing them from ``/sandbox`` would, without compiling them again)."""
+    import importlib.util
+
+    for name, text in files.items():
+        code = trusted_code(name, text) if name != CANDIDATE_FILE else None
+        if code is None:
+            continue
+        module_name = name[:-3]
+        spec = importlib.util.spec_from_file_location(module_name, os.path.abspath(name))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        try:
+            exec(code, module.__dict__)
+        except BaseException:
+            sys.modules.pop(module_name, None)
+            raise
 
 
 def load_adapter(adapter: str):
@@ -493,7 +546,8 @@ def serve_calls(fn, channel: Channel, adapt) -> dict:
         index += 1
 
 
-def run_job(entry: str, adapter: str, channel: Channel) -> dict:
+def run_job(entry: str, adapter: str, channel: Channel, files: dict) -> dict:
+    install_trusted_support(files)
     adapt = load_adapter(adapter)
     try:
         module = load_candidate()
@@ -506,9 +560,9 @@ def run_job(entry: str, adapter: str, channel: Channel) -> dict:
     return serve_calls(fn, channel, adapt)
 
 
-def guarded_job(entry: str, adapter: str, channel: Channel) -> dict:
+def guarded_job(entry: str, adapter: str, channel: Channel, files: dict) -> dict:
     try:
-        return run_job(entry, adapter, channel)
+        return run_job(entry, adapter, channel, files)
     except CpuLimit:
         return {"status": "timeout", "error": "cpu"}
     except MemoryError as e:
@@ -574,6 +628,8 @@ def serve(config: dict) -> None:
 
     faulthandler.enable()
     watch_lifeline()
+    if config.get("nest"):  # warm: its jobs reuse these (a one-shot server has only one job)
+        compile_trusted_modules(os.path.dirname(HARNESS_FILE))  # read before the root changes
     os.chdir(config["work"])
     spec = config.get("confine")
     if spec:
@@ -587,6 +643,9 @@ def serve(config: dict) -> None:
 
     np = numpy
     warm_up()
+    if config.get("nest"):
+        for name in WARM_IMPORTS:  # what adrs's own sandbox-side modules import (about 2 ms per job)
+            __import__(name)
     for name in config.get("preload", []):  # the problem's declared packages, best effort
         try:
             __import__(name)
@@ -780,7 +839,7 @@ def prepare_and_run(config: dict, job: dict, fds: list):
         stream.reconfigure(line_buffering=True)  # so prints before a kill reach the feedback
     channel = Channel(CMD_FD, REPLY_FD, int(job["file_size_mb"]) * 1024 * 1024)
     channel.send({"started": True})  # from here on, failures are the candidate's
-    return channel, guarded_job(job["entry"], job["adapter"], channel)
+    return channel, guarded_job(job["entry"], job["adapter"], channel, job["files"])
 
 
 def main(argv: list) -> None:

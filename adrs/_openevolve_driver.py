@@ -16,7 +16,6 @@ Standalone: stdlib only, never ``adrs``. If the ``openevolve`` package is not in
 ``openevolve.evaluation_result.EvaluationResult`` is provided so evaluators importing it still run.
 """
 
-import dataclasses
 import importlib.util
 import os
 import sys
@@ -83,10 +82,28 @@ def provide_openevolve_shim():
     except ImportError:
         pass
 
-    @dataclasses.dataclass
-    class EvaluationResult:
-        metrics: dict
-        artifacts: dict = dataclasses.field(default_factory=dict)
+    class EvaluationResult:  # written out: a dataclass compiles three methods in every job
+        def __init__(self, metrics, artifacts=None):
+            self.metrics = metrics
+            self.artifacts = {} if artifacts is None else artifacts
+
+        def __repr__(self):
+            return f"EvaluationResult(metrics={self.metrics!r}, artifacts={self.artifacts!r})"
+
+        def __eq__(self, other):
+            if type(other) is not type(self):
+                return NotImplemented
+            return (self.metrics, self.artifacts) == (other.metrics, other.artifacts)
+
+        @classmethod
+        def from_dict(cls, metrics):
+            return cls(metrics=metrics)
+
+        def to_dict(self):
+            return self.metrics
+
+        def has_artifacts(self):
+            return bool(self.artifacts)
 
     package = types.ModuleType("openevolve")
     package.__path__ = []

@@ -513,16 +513,43 @@ class Channel:
             view = view[os.write(self.reply_fd, view):]
 
 
-def call_arguments(payload: bytes, adapt) -> dict:
-    """Keyword arguments of one call from its npz bytes: 0-d arrays become Python scalars."""
+def call_arguments(payload: bytes, adapt, raw: bool = False) -> dict:
+    """Keyword arguments of one call from its npz bytes (``raw``: see ``raw_arrays``): 0-d arrays
+    become Python scalars."""
     import io
 
     kwargs = {}
+    if raw:
+        for name, value in raw_arrays(payload):
+            kwargs[name] = value.item() if value.ndim == 0 else value
+        return adapt(**kwargs) if adapt is not None else kwargs
     with np.load(io.BytesIO(payload), allow_pickle=False) as arrays:
         for name in arrays.files:
             value = arrays[name]
             kwargs[name] = value.item() if value.ndim == 0 else value
     return adapt(**kwargs) if adapt is not None else kwargs
+
+
+def raw_arrays(payload: bytes) -> list:
+    """(name, array) pairs of a raw call frame: a 4-byte length, a JSON list of [name, dtype,
+    shape], then each array's bytes in C order (plain dtypes only; the parent sends others as npz).
+    Each array is a writable copy, as np.load would give."""
+    size = int.from_bytes(payload[:4], "big")
+    offset, pairs = 4 + size, []
+    for name, dtype, shape in json.loads(payload[4:offset]):
+        dtype = np.dtype(dtype)
+        count = 1
+        for n in shape:
+            count *= int(n)
+        if count * dtype.itemsize:
+            value = np.frombuffer(payload, dtype, count, offset).reshape(shape).copy()
+        else:
+            value = np.empty(shape, dtype)
+        offset += count * dtype.itemsize
+        pairs.append((str(name), value))
+    if offset != len(payload):
+        raise ValueError("malformed call frame")
+    return pairs
 
 
 def serve_calls(fn, channel: Channel, adapt) -> dict:
@@ -531,9 +558,9 @@ def serve_calls(fn, channel: Channel, adapt) -> dict:
     index = 0
     while True:
         kind, payload = channel.receive()
-        if kind != b"C":
+        if kind not in (b"C", b"R"):
             return {"status": "ok"}
-        kwargs = call_arguments(payload, adapt)
+        kwargs = call_arguments(payload, adapt, raw=kind == b"R")
         t0 = perf_counter()
         value = fn(**kwargs)
         dt = perf_counter() - t0
@@ -687,6 +714,8 @@ def warm_up() -> None:
     buffer = io.BytesIO()
     np.savez(buffer, x=np.arange(3))
     call_arguments(buffer.getvalue(), None)
+    head = b'[["x", "<i8", [2]]]'
+    call_arguments(len(head).to_bytes(4, "big") + head + np.arange(2).tobytes(), None, raw=True)
     json.dumps(encode([np.arange(2), np.float64(1.0)]))
     built_namespace_filter()
     libc()

@@ -531,9 +531,9 @@ def _program_files(code: str, support: Mapping[str, str]) -> dict[str, str]:
 
 
 def _call_frame(index: int, call: Mapping[str, np.ndarray]) -> bytes:
-    """One call's arguments as npz bytes (no pickle), framed for the harness. Frames of the last
-    calls are remembered by their arrays' names, dtypes, shapes and contents (a digest): an
-    evaluator sends the same instances to every candidate, and npz encoding is slow."""
+    """One call's arguments as raw array bytes (npz for other dtypes; never pickle), framed for the
+    harness. Frames of the last calls are remembered by their arrays' names, dtypes, shapes and
+    contents (a digest): an evaluator sends the same instances to every candidate."""
     arrays = {}
     for name, value in call.items():
         array = np.asarray(value)
@@ -547,10 +547,13 @@ def _call_frame(index: int, call: Mapping[str, np.ndarray]) -> bytes:
         if frame is not None:
             _FRAMES.move_to_end(key)
             return frame
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    payload = buffer.getvalue()
-    frame = b"C" + len(payload).to_bytes(4, "big") + payload
+    if all(a.dtype.kind in _RAW_KINDS and a.dtype.names is None for a in arrays.values()):
+        kind, payload = b"R", _raw_payload(arrays)
+    else:  # e.g. structured or datetime arrays
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        kind, payload = b"C", buffer.getvalue()
+    frame = kind + len(payload).to_bytes(4, "big") + payload
     if len(frame) <= _FRAMES_MAX_BYTES // 16:
         with _FRAMES_LOCK:
             _FRAMES[key] = frame
@@ -558,6 +561,16 @@ def _call_frame(index: int, call: Mapping[str, np.ndarray]) -> bytes:
             while sum(len(f) for f in _FRAMES.values()) > _FRAMES_MAX_BYTES:
                 _FRAMES.popitem(last=False)
     return frame
+
+
+_RAW_KINDS = frozenset("biufcUS")  # bool, integers, floats, complex, str, bytes
+
+
+def _raw_payload(arrays: Mapping[str, np.ndarray]) -> bytes:
+    """A JSON list of [name, dtype, shape] (4-byte length first), then each array's bytes in C order:
+    decoded in the job with one ``frombuffer`` per array (npz: a zip and a parsed header each)."""
+    head = json.dumps([[name, a.dtype.str, list(a.shape)] for name, a in arrays.items()]).encode()
+    return b"".join([len(head).to_bytes(4, "big"), head, *(a.tobytes() for a in arrays.values())])
 
 
 _FRAMES: collections.OrderedDict[tuple, bytes] = collections.OrderedDict()  # key -> frame, LRU

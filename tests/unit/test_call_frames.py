@@ -1,10 +1,11 @@
-"""Call frames (the npz bytes each call's inputs travel in) are remembered by content: the same
+"""Call frames (the raw or npz bytes each call's inputs travel in) are remembered by content: the same
 instances are sent to every candidate without encoding them again, and a changed array, dtype,
 shape or name is never served a stale frame."""
 
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pytest
@@ -13,7 +14,16 @@ from adrs.sandbox import _call_frame
 
 
 def decoded(frame: bytes) -> dict[str, np.ndarray]:
-    assert frame[:1] == b"C" and int.from_bytes(frame[1:5], "big") == len(frame) - 5
+    assert frame[:1] in (b"C", b"R") and int.from_bytes(frame[1:5], "big") == len(frame) - 5
+    if frame[:1] == b"R":  # raw: JSON [name, dtype, shape] list, then the arrays' bytes
+        size = int.from_bytes(frame[5:9], "big")
+        offset, arrays = 9 + size, {}
+        for name, dtype, shape in json.loads(frame[9:9 + size]):
+            n = int(np.prod(shape)) * np.dtype(dtype).itemsize
+            arrays[name] = np.frombuffer(frame[offset:offset + n], dtype).reshape(shape)
+            offset += n
+        assert offset == len(frame)
+        return arrays
     with np.load(io.BytesIO(frame[5:]), allow_pickle=False) as npz:
         return {name: npz[name] for name in npz.files}
 
@@ -44,3 +54,18 @@ def test_any_change_gives_a_new_frame() -> None:
 def test_object_arrays_are_still_refused() -> None:
     with pytest.raises(TypeError, match="object arrays"):
         _call_frame(3, {"x": np.array([object()])})
+
+
+def test_plain_arrays_travel_raw_and_others_as_npz() -> None:
+    call = {"s": np.array("text ü"), "b": np.array(b"raw"), "f": np.arange(6.0).reshape(2, 3).T,
+            "e": np.zeros((0, 3), dtype=">i4"), "c": np.array([1 + 2j])}
+    frame = _call_frame(0, call)
+    assert frame[:1] == b"R"
+    got = decoded(frame)
+    assert set(got) == set(call)
+    for name, value in call.items():
+        assert got[name].dtype == value.dtype and got[name].shape == value.shape
+        assert np.array_equal(got[name], value)
+    record = {"r": np.zeros(2, dtype=[("a", "i4"), ("b", "f8")])}  # structured: as npz
+    frame = _call_frame(0, record)
+    assert frame[:1] == b"C" and decoded(frame)["r"].dtype.names == ("a", "b")

@@ -55,6 +55,35 @@ def f(x, y):
     assert out.feedback() == ""
 
 
+def test_inputs_arrive_with_their_dtypes_shapes_and_values():
+    code = """
+import numpy as np
+def f(**kw):
+    out = {}
+    for k, v in sorted(kw.items()):
+        if isinstance(v, np.ndarray):
+            v.flat[:1] = v.flat[:1]  # writable, as np.load gives
+            out[k] = [v.dtype.str, list(v.shape), v.flags.c_contiguous, repr(v.tolist())]
+        else:
+            out[k] = [type(v).__name__, repr(v)]
+    return out
+"""
+    call = {"text": np.array("prog ü\n"), "blob": np.array(b"\x00raw"), "big": np.arange(3, dtype=">i4"),
+            "cplx": np.array([1 + 2j]), "fortran": np.asfortranarray(np.arange(6.0).reshape(2, 3)),
+            "empty": np.zeros((0, 2), np.uint8), "n": np.int64(5), "flag": np.bool_(True),
+            "rec": np.zeros(1, dtype=[("a", "<i4")])}
+    out = run(code, [call], entry="f")
+    assert out.status == "ok", out.feedback()
+    got = out.outputs[0]
+    assert got["text"] == ["str", repr("prog ü\n")] and got["blob"] == ["bytes", repr(b"\x00raw")]
+    assert got["n"] == ["int", "5"] and got["flag"] == ["bool", "True"]
+    assert got["big"] == [">i4", [3], True, "[0, 1, 2]"]
+    assert got["cplx"] == ["<c16", [1], True, "[(1+2j)]"]
+    assert got["fortran"][:2] == ["<f8", [2, 3]] and got["fortran"][3] == "[[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]"
+    assert got["empty"] == ["|u1", [0, 2], True, "[]"]
+    assert got["rec"][1] == [1] and got["rec"][3] == "[(0,)]"
+
+
 def test_only_the_entry_call_is_timed():
     code = "import time\ntime.sleep(1.0)\ndef f(x):\n    time.sleep(0.05)\n    return 0\n"
     out = run(code)

@@ -424,8 +424,11 @@ def find_entry(module: types.ModuleType, entry: str):
 # of the cache reaches the server or the next job.
 
 TRUSTED_MODULES = ("_openevolve_driver.py", "_candidate_server.py", "_candidate_wire.py")
-WARM_IMPORTS = ("base64", "importlib.util", "select", "socket", "threading")
+WARM_IMPORTS = ("base64", "importlib.util", "marshal", "select", "socket", "threading")
 _TRUSTED_CODE: dict = {}  # (role, text) -> code object; role: CANDIDATE_FILE or a support file's name
+PROXY_PARTS = ("_candidate_wire.py", "_candidate_proxy.py")  # adrs.proxy.proxy_source joins them
+PROXY_PLACEHOLDER = "/adrs-proxy-socket-placeholder"
+_PROXY_TEMPLATE: tuple = ()  # (text before the socket path, text after it, code with the placeholder)
 
 
 def compile_trusted_modules(folder: str) -> None:
@@ -439,6 +442,49 @@ def compile_trusted_modules(folder: str) -> None:
             continue
         _TRUSTED_CODE[(CANDIDATE_FILE, text)] = compile(text, CANDIDATE_FILE, "exec")
         _TRUSTED_CODE[(name, text)] = compile(text, os.path.join(SANDBOX_DIR, name), "exec")
+    compile_proxy_template(folder)
+
+
+def compile_proxy_template(folder: str) -> None:
+    """The proxy module (``adrs.proxy.proxy_source``: the wire text, ``ADRS_SOCKET = 'path'``, the
+    proxy text) compiled with a placeholder path: see ``write_proxy_bytecode``."""
+    global _PROXY_TEMPLATE
+    try:
+        wire, proxy = (open(os.path.join(folder, name), encoding="utf-8").read() for name in PROXY_PARTS)
+    except OSError:
+        return
+    head, tail = f"{wire}\nADRS_SOCKET = ", f"\n{proxy}"
+    code = compile(head + repr(PROXY_PLACEHOLDER) + tail, "program.py", "exec")
+    if code.co_consts.count(PROXY_PLACEHOLDER) == 1:
+        _PROXY_TEMPLATE = (head, tail, code)
+
+
+def write_proxy_bytecode(path: str, text: str) -> bool:
+    """If ``text`` (just written at ``path``) is the proxy module, write its bytecode where an import
+    of ``path`` looks first: the server's code with this job's socket path swapped in, as a pyc
+    that the import checks against the source's hash (so the evaluator's import need not compile
+    it). False (nothing written) for any other text. Called by the OpenEvolve driver."""
+    import importlib.util
+    import marshal
+
+    if not _PROXY_TEMPLATE:
+        return False
+    head, tail, code = _PROXY_TEMPLATE
+    if not (text.startswith(head) and text.endswith(tail)) or len(text) < len(head) + len(tail):
+        return False
+    literal = text[len(head):len(text) - len(tail)]
+    socket_path = literal[1:-1]
+    if repr(socket_path) != literal:  # a plain quoted path, exactly as repr writes it
+        return False
+    consts = tuple(socket_path if c == PROXY_PLACEHOLDER else c for c in code.co_consts)
+    pyc = importlib.util.cache_from_source(path)
+    checked_hash = (0b11).to_bytes(4, "little")  # PEP 552: hash-based, checked against the source
+    data = (importlib.util.MAGIC_NUMBER + checked_hash + importlib.util.source_hash(text.encode("utf-8"))
+            + marshal.dumps(code.replace(co_consts=consts)))
+    os.makedirs(os.path.dirname(pyc), exist_ok=True)
+    with open(pyc, "wb") as f:
+        f.write(data)
+    return True
 
 
 def trusted_code(role: str, text: str):

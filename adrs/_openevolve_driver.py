@@ -32,6 +32,12 @@ def run_stage(stage, program, folder, evaluator_dir, evaluator_file):
     program_path = os.path.join(program_dir, "program.py")
     with open(program_path, "w", encoding="utf-8") as f:
         f.write(str(program))
+    write_bytecode = getattr(sys.modules.get("__main__"), "write_proxy_bytecode", None)
+    if write_bytecode is not None:  # the sandbox harness: the proxy module's code, not compiled again
+        try:
+            write_bytecode(program_path, str(program))
+        except Exception:  # noqa: BLE001 - the import compiles the text as usual
+            pass
     provide_openevolve_shim()
     for path in (str(folder), str(evaluator_dir)):  # evaluator_dir ends up first
         sys.path.insert(0, path)

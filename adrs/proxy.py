@@ -69,6 +69,7 @@ def source_of(path: Path) -> str:
 
 
 def proxy_source(socket_path: str) -> str:
+    """The proxy module's text; the sandbox harness knows this layout (``write_proxy_bytecode``)."""
     return f"{source_of(WIRE)}\nADRS_SOCKET = {socket_path!r}\n{source_of(PROXY)}"
 
 

@@ -69,3 +69,15 @@ def test_plain_arrays_travel_raw_and_others_as_npz() -> None:
     record = {"r": np.zeros(2, dtype=[("a", "i4"), ("b", "f8")])}  # structured: as npz
     frame = _call_frame(0, record)
     assert frame[:1] == b"C" and decoded(frame)["r"].dtype.names == ("a", "b")
+
+
+def test_the_remembered_frames_stay_within_their_byte_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    from adrs import sandbox
+
+    monkeypatch.setattr(sandbox, "_FRAMES_MAX_BYTES", 64 << 10)
+    for seed in range(100):  # about 0.8 kB each: the oldest are dropped
+        _call_frame(0, {"x": np.full(100, seed, dtype=np.int64)})
+    held = sum(len(frame) for frame in sandbox._FRAMES.values())
+    assert held == sandbox._FRAMES_SIZE[0] <= 64 << 10 and 60 <= len(sandbox._FRAMES) < 100
+    latest = _call_frame(0, {"x": np.full(100, 99, dtype=np.int64)})
+    assert _call_frame(1, {"x": np.full(100, 99, dtype=np.int64)}) is latest

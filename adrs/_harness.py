@@ -523,7 +523,7 @@ def load_adapter(adapter: str):
 
 
 class Channel:
-    """The job's two pipes: frames from the parent (kind byte, length, npz bytes) on CMD_FD and
+    """The job's two pipes: frames from the parent (kind byte, length, raw or npz bytes) on CMD_FD and
     length-prefixed JSON messages to it on REPLY_FD. The candidate can write here too; it can only
     garble its own result, and the parent times every call itself."""
 
@@ -718,7 +718,10 @@ def serve(config: dict) -> None:
     warm_up()
     if config.get("nest"):
         for name in WARM_IMPORTS:  # what adrs's own sandbox-side modules import (about 2 ms per job)
-            __import__(name)
+            try:
+                __import__(name)
+            except ImportError:  # then a job imports it, as before
+                pass
     for name in config.get("preload", []):  # the problem's declared packages, best effort
         try:
             __import__(name)

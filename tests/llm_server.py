@@ -212,8 +212,7 @@ def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
             refusal = _refusal(server, {"model": name}, headers)
             try:
                 if refusal is not None:
-                    self._send(refusal[0], {"error": {"message": refusal[1], "type": "invalid_request_error",
-                                                      "code": refusal[2]}}, ())
+                    self._refuse(refusal)
                 else:
                     self._send(200, {"id": name, "object": "model", "type": "model", "created": 0,
                                      "owned_by": "fake"}, ())
@@ -240,8 +239,7 @@ def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
                     server.requests.append(body)
                     server.paths.append(path)
                     server.headers.append(headers)
-                self._send(refusal[0], {"error": {"message": refusal[1], "type": "invalid_request_error",
-                                                  "code": refusal[2]}}, ())
+                self._refuse(refusal)
                 return
             try:
                 reply = server._begin(path, body, headers)
@@ -256,6 +254,11 @@ def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
                 pass  # the client gave up (timeout) and closed the connection
             finally:
                 server._end()
+
+        def _refuse(self, refusal: tuple[int, str, str]) -> None:
+            status, message, code = refusal
+            self._send(status, {"error": {"message": message, "type": "invalid_request_error",
+                                          "code": code}}, ())
 
         def _send(self, status: int, payload: dict[str, Any],
                   headers: Iterable[tuple[str, str]]) -> None:

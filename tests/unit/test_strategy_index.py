@@ -15,6 +15,7 @@ from adrs.config import EvolutionConfig
 from adrs.pareto import FrontObjective
 from adrs.plan import IslandPlanner, Plan
 from adrs.program import EVOLVE_END, EVOLVE_START, ProgramView
+from tests.unit.test_island_index import outcome
 
 STATUSES = ["ok", "ok", "ok", "ok", "invalid", "timeout", "error", "syntax_error", "duplicate",
             "infra_error"]
@@ -53,14 +54,6 @@ def random_run(rng: random.Random, count: int, islands: int, nan: bool) -> list[
         programs.append(ProgramView(id=1000 + seq, code=code, status=status, score=score,
                                     seq=seq, island=island, metrics=metrics))
     return programs
-
-
-def outcome(planner: IslandPlanner, visible: list[ProgramView], seq: int,
-            scanning: bool) -> Plan | str:
-    try:
-        return planner.plan_scanning(visible, seq) if scanning else planner.plan(visible, seq)
-    except ValueError as err:
-        return f"ValueError: {err}"
 
 
 def configs(rng: random.Random, case: int) -> dict[str, EvolutionConfig]:

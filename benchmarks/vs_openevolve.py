@@ -16,6 +16,8 @@ Two rates per run, each with its median and ratio:
   last proposal request the server saw (steady state; adrs's pre-flight is start-up);
 - the whole run: candidates divided by the time from launch to exit (start-up, pre-flight, loop,
   final report and exit included: what a user waits for; the issue's 28.8/s for OpenEvolve is this).
+For adrs it also prints its driver process's own CPU per candidate (from /proc, between the first
+and the last proposal request: the loop and the host side of the sandboxed jobs, not the jobs).
 Then adrs with 3 s of emulated LLM latency at concurrency 2, 4 and 16 against the ideal
 ``candidates x latency / concurrency`` (timed from the first request, which is adrs's pre-flight
 asking for the model's description, and from the first proposal request), then one pair of runs
@@ -40,7 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -152,6 +154,7 @@ class Run:
     wall_s: float  # launch to exit
     llm_span_s: float  # first LLM request to last reply
     proposal_span_s: float = 0.0  # first request that carries a program (not adrs's pre-flight) to last reply
+    driver_cpu_ms: float = 0.0  # adrs: its driver process's own CPU per candidate (the loop, /proc)
 
     @property
     def whole_rate(self) -> float:
@@ -202,25 +205,52 @@ LLM_TRANSPORT = ["auto"]  # set from --llm-transport in main()
 def run_adrs(folder: Path, work: Path, candidates: int, workers: int, concurrency: int = 4,
              delay_s: float = 0.0) -> Run:
     runs = work / "runs"
-    with FakeLLMServer(responder=reply_for(delay_s), models_route=True) as server:
+    cpu = DriverCPU(reply_for(delay_s))
+    with FakeLLMServer(responder=cpu.respond, models_route=True) as server:
         config = work / "adrs.yaml"
         config.write_text(ADRS_CONFIG.format(url=server.url, workers=workers, concurrency=concurrency,
                                              transport=LLM_TRANSPORT[0]))
         env = dict(os.environ, OPENAI_API_KEY="fake-key", LITELLM_LOCAL_MODEL_COST_MAP="True")
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "adrs.cli.main", "run", "--openevolve", str(folder),
-                               "--budget", str(candidates), "--config", str(config),
-                               "--runs-dir", str(runs), *OE_CANDIDATE], capture_output=True, text=True,
-                              env=env, cwd=work)
+        process = subprocess.Popen([sys.executable, "-m", "adrs.cli.main", "run", "--openevolve",
+                                    str(folder), "--budget", str(candidates), "--config", str(config),
+                                    "--runs-dir", str(runs), *OE_CANDIDATE], stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True, env=env, cwd=work)
+        cpu.pid = process.pid
+        output, _ = process.communicate()
         wall = time.perf_counter() - started
         seen = list(server.arrived_at), list(server.replied_at), list(server.requests)
-    if done.returncode != 0:
-        raise RuntimeError(f"adrs run failed ({done.returncode}):\n{(done.stdout + done.stderr)[-3000:]}")
+    if process.returncode != 0:
+        raise RuntimeError(f"adrs run failed ({process.returncode}):\n{output[-3000:]}")
     stored = 0
     for path in runs.glob("*/adrs.sqlite"):
         with sqlite3.connect(path) as db:
             stored = db.execute("select count(*) from program where seq >= 1").fetchone()[0]
-    return _run("adrs", min(stored, len(seen[0])), *seen, started, wall)
+    return replace(_run("adrs", min(stored, len(seen[0])), *seen, started, wall),
+                   driver_cpu_ms=cpu.per_proposal_ms())
+
+
+class DriverCPU:
+    """A responder that reads the adrs process's own CPU time (every thread, not its children: the
+    sandbox servers and jobs) from /proc when each proposal request arrives."""
+
+    def __init__(self, respond) -> None:  # noqa: ANN001
+        self.inner, self.pid, self.samples = respond, 0, []
+
+    def respond(self, body: dict) -> Reply:
+        if self.pid and _asks_for_program(body):
+            try:
+                fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+                self.samples.append((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+            except OSError:
+                pass
+        return self.inner(body)
+
+    def per_proposal_ms(self) -> float:
+        """CPU ms per proposal between the first and the last proposal request."""
+        if len(self.samples) < 2:
+            return 0.0
+        return 1000 * (self.samples[-1] - self.samples[0]) / (len(self.samples) - 1)
 
 
 def _asks_for_program(body: dict) -> bool:
@@ -255,9 +285,10 @@ def compare(runner: Path, candidates: int, workers: int, reps: int, label: str) 
                 run = (run_adrs(folder, work, candidates, workers) if tool == "adrs"
                        else run_openevolve(runner, folder, work, candidates, workers))
             runs[tool].append(run)
+            driver = f", driver CPU {run.driver_cpu_ms:.1f} ms per candidate" if run.driver_cpu_ms else ""
             print(f"  {label} rep {rep + 1} {tool:<10} {run.candidates} candidates, loop {run.rate:6.1f}/s, "
                   f"whole run {run.whole_rate:5.1f}/s; first LLM request after {run.startup_s:.2f} s, exit "
-                  f"after {run.wall_s:.2f} s  ({load()})", flush=True)
+                  f"after {run.wall_s:.2f} s{driver}  ({load()})", flush=True)
 
     def median(tool: str, figure: str) -> float:
         return statistics.median(getattr(r, figure) for r in runs[tool])
@@ -269,7 +300,9 @@ def compare(runner: Path, candidates: int, workers: int, reps: int, label: str) 
           f"whole run: adrs {whole_a:.1f}/s, OpenEvolve {whole_o:.1f}/s, ratio {whole_a / whole_o:.2f}x; "
           f"start-up to the first LLM request: adrs {median('adrs', 'startup_s'):.2f} s, OpenEvolve "
           f"{median('openevolve', 'startup_s'):.2f} s; exit: adrs {median('adrs', 'wall_s'):.2f} s, "
-          f"OpenEvolve {median('openevolve', 'wall_s'):.2f} s  ({load()})", flush=True)
+          f"OpenEvolve {median('openevolve', 'wall_s'):.2f} s; adrs driver CPU per candidate "
+          f"{median('adrs', 'driver_cpu_ms'):.1f} ms, OpenEvolve's whole loop "
+          f"{1000 / loop_o:.1f} ms of wall time per candidate  ({load()})", flush=True)
     return loop_a / loop_o
 
 

@@ -73,8 +73,9 @@ def check_reach(llm: LLMConfig) -> None:
 
 
 def check_models(llm: LLMConfig) -> list[Check]:
-    """Stage 2: ask every model of ``llm`` one tiny question; raise CampaignError naming each
-    model that cannot answer. Returns the checks (warnings included) for the caller to print."""
+    """Stage 2: ask whether each model of ``llm`` is known (its description, else one tiny
+    question); raise CampaignError naming each model that cannot answer. Returns the checks
+    (warnings included) for the caller to print."""
     checks = asyncio.run(_check_all(llm))
     _raise_if_fatal(checks)
     return checks

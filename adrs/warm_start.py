@@ -1,6 +1,6 @@
 """What ``adrs run`` starts before it imports the database layer: the seed's evaluation, and for
 LLM campaigns the litellm import (seconds) that the first proposal will need, and the models'
-pre-flight question (``EarlyPreflight``), answered while the run's database is built aside.
+pre-flight check (``EarlyPreflight``), answered while the run's database is built aside.
 
 The seed is evaluated on the training instances in a background thread (loading the evaluator and
 starting the warm sandbox server on the way) while the CLI imports SQLAlchemy and creates the run;

@@ -540,8 +540,7 @@ def _call_frame(index: int, call: Mapping[str, np.ndarray]) -> bytes:
         if array.dtype.hasobject:
             raise TypeError(f"call {index} argument {name!r}: object arrays cannot be sent")
         arrays[name] = array
-    key = tuple((name, a.dtype.str, a.shape, hashlib.blake2b(np.ascontiguousarray(a).data).digest())
-                for name, a in arrays.items())
+    key = tuple((name, a.dtype.str, a.shape, _digest(a)) for name, a in arrays.items())
     with _FRAMES_LOCK:
         frame = _FRAMES.get(key)
         if frame is not None:
@@ -563,6 +562,12 @@ def _call_frame(index: int, call: Mapping[str, np.ndarray]) -> bytes:
             while _FRAMES_SIZE[0] > _FRAMES_MAX_BYTES:
                 _FRAMES_SIZE[0] -= len(_FRAMES.popitem(last=False)[1])
     return frame
+
+
+def _digest(array: np.ndarray) -> bytes:
+    """The array's bytes hashed (as unsigned bytes: a buffer of datetime64 or timedelta64 values
+    cannot be taken directly)."""
+    return hashlib.blake2b(np.ascontiguousarray(array).view(np.uint8)).digest()
 
 
 _RAW_KINDS = frozenset("biufcUS")  # bool, integers, floats, complex, str, bytes

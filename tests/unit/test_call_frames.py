@@ -69,6 +69,12 @@ def test_plain_arrays_travel_raw_and_others_as_npz() -> None:
     record = {"r": np.zeros(2, dtype=[("a", "i4"), ("b", "f8")])}  # structured: as npz
     frame = _call_frame(0, record)
     assert frame[:1] == b"C" and decoded(frame)["r"].dtype.names == ("a", "b")
+    times = {"t": np.array(["2026-12-05", "2027-01-01"], dtype="datetime64[D]"),
+             "d": np.array(3, dtype="timedelta64[s]")}  # dates and durations: as npz
+    frame = _call_frame(0, times)
+    assert frame[:1] == b"C" and _call_frame(1, dict(times)) is frame
+    got = decoded(frame)
+    assert np.array_equal(got["t"], times["t"]) and got["d"] == times["d"]
 
 
 def test_the_remembered_frames_stay_within_their_byte_budget(monkeypatch: pytest.MonkeyPatch) -> None:

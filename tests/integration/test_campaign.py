@@ -64,14 +64,20 @@ def test_same_seed_gives_the_same_lineage(runs_dir: Path) -> None:
     assert lineage_of(first) != lineage_of(other)
 
 
+def lose_candidates_after(campaign, seq: int) -> None:
+    """The run as a driver killed mid-campaign leaves it: programs after ``seq`` not stored, the
+    run still marked running."""
+    with Session(campaign.engine) as session:
+        session.execute(delete(Program).where(Program.run_id == campaign.run_id, Program.seq > seq))
+        session.get(Run, campaign.run_id).status = "running"
+        session.commit()
+
+
 def test_resume_recreates_lost_candidates_exactly_once(runs_dir: Path) -> None:
     campaign = toy_campaign(runs_dir, budget=14, seed=3)
     asyncio.run(evolve(campaign))
     complete = lineage_of(campaign)
-    with Session(campaign.engine) as session:  # as if the driver died with 6 candidates unfinished
-        session.execute(delete(Program).where(Program.run_id == campaign.run_id, Program.seq > 8))
-        session.get(Run, campaign.run_id).status = "running"
-        session.commit()
+    lose_candidates_after(campaign, 8)  # as if the driver died with 6 candidates unfinished
     resumed = resume_campaign(campaign.run_id, runs_dir, None, budget=None)
     asyncio.run(evolve(resumed))
     assert lineage_of(resumed) == complete

@@ -152,19 +152,14 @@ def test_a_resumed_campaign_plans_as_an_uninterrupted_one(runs_dir: Path, tmp_pa
                                                           strategy: str) -> None:
     """The strategy's index is built from the stored programs on resume: the candidates lost
     when the driver died are re-created with the same parents and code."""
-    from sqlalchemy import delete
-
     from adrs.campaign import resume_campaign
-    from adrs.db.models import Run
+    from tests.integration.test_campaign import lose_candidates_after
 
     problem = front_problem(tmp_path) if strategy == "islands+front" else TOY_PROBLEM
     campaign = campaign_for(runs_dir, budget=16, problem=problem, **RESUMED[strategy])
     asyncio.run(evolve(campaign))
     complete = lineage(campaign)
-    with Session(campaign.engine) as session:  # as if the driver died with 7 candidates unfinished
-        session.execute(delete(Program).where(Program.run_id == campaign.run_id, Program.seq > 9))
-        session.get(Run, campaign.run_id).status = "running"
-        session.commit()
+    lose_candidates_after(campaign, 9)  # as if the driver died with 7 candidates unfinished
     resumed = resume_campaign(campaign.run_id, runs_dir, None, budget=None)
     asyncio.run(evolve(resumed))
     again = lineage(resumed)

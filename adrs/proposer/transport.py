@@ -190,7 +190,6 @@ class DirectOpenAI:
                      prompt_tokens=int(usage.get("prompt_tokens") or 0),
                      completion_tokens=int(usage.get("completion_tokens") or 0))
 
-
     async def confirm_model(self, timeout_s: float) -> bool:
         from openai import AsyncOpenAI
 

@@ -125,6 +125,7 @@ async def _check_all(llm: LLMConfig) -> list[Check]:
 
 
 async def _check(model: ModelConfig, transport: Transport, timeout_s: float) -> Check:
+    await transport.ready()  # importing the SDK is not the server's time
     started = time.monotonic()
     base = model.api_base or (transport.base_url() if transport.kind != "litellm"
                               else await asyncio.to_thread(transport.base_url))  # imports litellm

@@ -240,6 +240,7 @@ class LLMProposer:
                 self.ensemble.record_call(index, 0.0)
                 return self._proposal(prompt, hit.text, hit.finish_reason, model.model, calls)
         transport = self.transports[index]
+        await transport.ready()  # the SDK's first import is not a request: not timed
         started = time.perf_counter()
         attempts = max(0, config.max_retries) + 1
         for attempt in range(1, attempts + 1):

@@ -23,6 +23,7 @@ environment only. This module imports no SDK until a transport first sends.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import os
 import threading
@@ -71,6 +72,10 @@ class Transport(Protocol):
 
     def base_url(self) -> str:
         """Where requests go (unredacted: callers redact before showing it)."""
+
+    async def ready(self) -> None:
+        """Import what ``send`` needs (the SDK, or litellm) in a worker thread, so that neither a
+        request's timeout nor the event loop pays for it (0.5 s for openai, 3 s for litellm)."""
 
     async def confirm_model(self, timeout_s: float) -> bool:
         """Ask the server about the model without generating (``GET .../models/{name}``): True
@@ -151,6 +156,17 @@ def _client(factory: Any, **kwargs: Any) -> Any:
     return client
 
 
+_IMPORTED: set[str] = set()  # modules ``_imported`` has seen through
+
+
+async def _imported(name: str) -> None:
+    """Import ``name`` in a worker thread unless done already (callers that arrive during the
+    import wait for it in their own threads, never in the event loop)."""
+    if name not in _IMPORTED:
+        await asyncio.to_thread(importlib.import_module, name)
+        _IMPORTED.add(name)
+
+
 # ------------------------------------------------------------------------------ implementations
 
 class DirectOpenAI:
@@ -168,6 +184,9 @@ class DirectOpenAI:
         self.api_key = key or (KEYLESS_PLACEHOLDER if model.api_base else None)
         reasoning = not model.api_base and self.name.startswith(_REASONING_PREFIXES)
         self._tokens_field = "max_completion_tokens" if reasoning else "max_tokens"
+
+    async def ready(self) -> None:
+        await _imported("openai")
 
     def base_url(self) -> str:
         return (self.model.api_base or os.environ.get("OPENAI_API_BASE")
@@ -213,6 +232,9 @@ class DirectAnthropic:
         # Claude 4.7+ models reject any temperature but 1 (the table says so); it is not sent
         entry = model_info(model.model)
         self._sampling = not (entry and entry.get("supports_sampling_params") is False)
+
+    async def ready(self) -> None:
+        await _imported("anthropic")
 
     def base_url(self) -> str:
         base = (self.model.api_base or os.environ.get("ANTHROPIC_API_BASE")
@@ -303,6 +325,10 @@ class LiteLLM:
         except Exception:  # unknown provider: checked with a clear message elsewhere
             return "the provider's default URL"
         return base or f"the {provider} default URL"
+
+    async def ready(self) -> None:
+        if _litellm is None:
+            await asyncio.to_thread(_load)
 
     async def confirm_model(self, timeout_s: float) -> bool:
         return False  # providers differ: the tiny question is the one check that fits them all

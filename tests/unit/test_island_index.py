@@ -6,6 +6,7 @@ grow and when they do not extend the previous ones."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import pytest
 
@@ -18,13 +19,17 @@ STATUSES = ["ok", "ok", "ok", "ok", "invalid", "timeout", "error", "syntax_error
 LLM_TEMPLATES = {"diff": 0.4, "rewrite": 0.1, "fix": 0.25, "crossover": 0.25}
 
 
+def status_and_score(rng: random.Random, seq: int) -> tuple[str, float | None]:
+    """A random program's status and score (the seed: correct, 3.5); ties are frequent."""
+    status = "ok" if seq == 0 else rng.choice(STATUSES)
+    score = rng.choice([None, 1.0, 2.0, 2.5, 3.0, 4.0, rng.uniform(0, 5)]) if status == "ok" else None
+    return status, 3.5 if seq == 0 else score
+
+
 def random_run(rng: random.Random, count: int, islands: int) -> list[ProgramView]:
     programs = []
     for seq in range(count):
-        status = "ok" if seq == 0 else rng.choice(STATUSES)
-        score = rng.choice([None, 1.0, 2.0, 2.5, 3.0, 4.0, rng.uniform(0, 5)]) \
-            if status == "ok" else None
-        score = 3.5 if seq == 0 else score
+        status, score = status_and_score(rng, seq)
         island = rng.randrange(islands + (rng.random() < 0.05)) if seq else 0
         programs.append(ProgramView(id=1000 + seq, code=f"code {rng.randrange(count // 3 + 1)}",
                                     status=status, score=score, seq=seq, island=island,
@@ -50,11 +55,21 @@ def test_indexed_plans_equal_the_scanning_plans(case: int) -> None:
     fitness = rng.choice([lambda s: s, lambda s: -s])
     planner = IslandPlanner(evolution, fitness, rng.choice([{}, LLM_TEMPLATES]))
     programs = random_run(rng, rng.choice([rng.randint(2, 90), rng.randint(100, 300)]), evolution.islands)
+    compare_plans(planner, programs, rng, rebuilds=case % 4 == 0)
+
+
+def compare_plans(planner: IslandPlanner, programs: list[ProgramView], rng: random.Random,
+                  rebuilds: bool, resumed: Callable[[], IslandPlanner] | None = None) -> None:
+    """The planner's indexed plans equal its scanning plans over growing prefixes of ``programs``
+    (with ``rebuilds``, also prefixes that do not extend the last one: the index is rebuilt; with
+    ``resumed``, a fresh planner from it takes over half way, as in a resumed campaign)."""
     horizons = sorted(rng.randint(1, len(programs)) for _ in range(25))
-    if case % 4 == 0:
-        horizons += [rng.randint(1, len(programs)) for _ in range(5)]  # not extending: rebuilt
+    if rebuilds:
+        horizons += [rng.randint(1, len(programs)) for _ in range(5)]
     compared = 0
-    for horizon in horizons:
+    for k, horizon in enumerate(horizons):
+        if resumed is not None and k == len(horizons) // 2:
+            planner = resumed()
         visible = programs[:horizon]
         for seq in (horizon, horizon + rng.randint(0, 12)):
             fast = outcome(planner, list(visible), seq, scanning=False)

@@ -13,12 +13,10 @@ import pytest
 
 from adrs.config import EvolutionConfig
 from adrs.pareto import FrontObjective
-from adrs.plan import IslandPlanner, Plan
+from adrs.plan import IslandPlanner
 from adrs.program import EVOLVE_END, EVOLVE_START, ProgramView
-from tests.unit.test_island_index import outcome
+from tests.unit.test_island_index import compare_plans, status_and_score
 
-STATUSES = ["ok", "ok", "ok", "ok", "invalid", "timeout", "error", "syntax_error", "duplicate",
-            "infra_error"]
 LLM_TEMPLATES = {"diff": 0.4, "rewrite": 0.1, "fix": 0.25, "crossover": 0.25}
 FRONT = (FrontObjective("a", "maximize"), FrontObjective("b", "minimize"))
 
@@ -39,10 +37,7 @@ def metric(rng: random.Random, wide: bool) -> float | int | str | None:
 def random_run(rng: random.Random, count: int, islands: int, nan: bool) -> list[ProgramView]:
     programs = []
     for seq in range(count):
-        status = "ok" if seq == 0 else rng.choice(STATUSES)
-        score = rng.choice([None, 1.0, 2.0, 2.5, 3.0, 4.0, rng.uniform(0, 5)]) \
-            if status == "ok" else None
-        score = 3.5 if seq == 0 else score
+        status, score = status_and_score(rng, seq)
         if nan and rng.random() < 0.03:
             score = math.nan
         metrics = {k: v for k in ("a", "b", "c") if (v := metric(rng, wide=k != "b")) is not None}
@@ -82,19 +77,8 @@ def test_indexed_plans_equal_the_scanning_plans(strategy: str, case: int) -> Non
     planner = IslandPlanner(evolution, fitness, templates, front)
     programs = random_run(rng, rng.choice([rng.randint(2, 90), rng.randint(100, 300)]),
                           evolution.islands, nan=case % 5 == 4)
-    horizons = sorted(rng.randint(1, len(programs)) for _ in range(25))
-    if case % 4 == 0:
-        horizons += [rng.randint(1, len(programs)) for _ in range(5)]  # not extending: rebuilt
-    compared = 0
-    for k, horizon in enumerate(horizons):
-        if k == len(horizons) // 2:  # a resumed campaign: a new planner over the stored programs
-            planner = IslandPlanner(evolution, fitness, templates, front)
-        visible = programs[:horizon]
-        for seq in (horizon, horizon + rng.randint(0, 12)):
-            fast = outcome(planner, list(visible), seq, scanning=False)
-            assert fast == outcome(planner, visible, seq, scanning=True), (horizon, seq)
-            compared += isinstance(fast, Plan)
-    assert planner.index is not None and compared > 0
+    compare_plans(planner, programs, rng, rebuilds=case % 4 == 0,
+                  resumed=lambda: IslandPlanner(evolution, fitness, templates, front))
 
 
 @pytest.mark.parametrize("strategy", ["islands+front", "map-elites", "best-of-n", "random-restart"])

@@ -48,9 +48,10 @@ class EarlyPreflight:
 
     def _run(self, llm: LLMConfig, ready: threading.Event) -> None:
         from adrs.preflight import check_models
+        from adrs.proposer.transport import import_direct_sdks
 
         try:
-            _import_sdks(llm)
+            import_direct_sdks(llm)  # not litellm: seconds
             ready.set()
             self.result.set_result([check.line() for check in check_models(llm)])
         except BaseException as err:  # noqa: BLE001 - raised again by ``lines``
@@ -59,17 +60,6 @@ class EarlyPreflight:
 
     def lines(self) -> list[str]:
         return self.result.result()
-
-
-def _import_sdks(llm: LLMConfig) -> None:
-    """The openai / anthropic SDKs the direct transports of ``llm`` use (not litellm: seconds)."""
-    from adrs.proposer.transport import route
-
-    kinds = {route(m, llm.transport) for m in llm.ensemble()}
-    if "openai" in kinds:
-        import openai  # noqa: F401
-    if "anthropic" in kinds:
-        import anthropic  # noqa: F401
 
 
 class SeedFirst:

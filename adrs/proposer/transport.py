@@ -157,6 +157,13 @@ def _client(factory: Any, **kwargs: Any) -> Any:
 
 
 _IMPORTED: set[str] = set()  # modules ``_imported`` has seen through
+DIRECT_KINDS = ("openai", "anthropic")  # each direct transport kind is the name of its SDK module
+
+
+def import_direct_sdks(llm: LLMConfig) -> None:
+    """Import, in this thread, the SDKs of the direct transports ``llm`` uses (never litellm)."""
+    for kind in sorted({route(m, llm.transport) for m in llm.ensemble()} & set(DIRECT_KINDS)):
+        importlib.import_module(kind)
 
 
 async def _imported(name: str) -> None:
@@ -186,7 +193,7 @@ class DirectOpenAI:
         self._tokens_field = "max_completion_tokens" if reasoning else "max_tokens"
 
     async def ready(self) -> None:
-        await _imported("openai")
+        await _imported(self.kind)
 
     def base_url(self) -> str:
         return (self.model.api_base or os.environ.get("OPENAI_API_BASE")
@@ -234,7 +241,7 @@ class DirectAnthropic:
         self._sampling = not (entry and entry.get("supports_sampling_params") is False)
 
     async def ready(self) -> None:
-        await _imported("anthropic")
+        await _imported(self.kind)
 
     def base_url(self) -> str:
         base = (self.model.api_base or os.environ.get("ANTHROPIC_API_BASE")

@@ -21,12 +21,16 @@ and the last proposal request: the loop and the host side of the sandboxed jobs,
 Then adrs with 3 s of emulated LLM latency at concurrency 2, 4 and 16 against the ideal
 ``candidates x latency / concurrency`` (timed from the first request, which is adrs's pre-flight
 asking for the model's description, and from the first proposal request), then one pair of runs
-beside a busy loop on one core. adrs's own modules are byte-compiled first (``compileall``), as an
-installed package is: a shell with PYTHONDONTWRITEBYTECODE would otherwise make every adrs run
-compile them from source while OpenEvolve's installed wheel has its bytecode. Prints ``uptime``'s
-load average with every figure: the machine may be shared.
+beside a busy loop on one core. adrs runs from a virtualenv of its own too (``--adrs-venv``), with
+this checkout installed as a user installs it (``pip install .``: its dependencies and no test
+extras, bytecode compiled by pip), the package reinstalled from the checkout on every invocation:
+the test environment's extras (selenium pulls in trio, which the openai SDK's HTTP stack then
+imports: 0.2 s) and a shell with PYTHONDONTWRITEBYTECODE (every run compiling adrs from source) are
+not what a user runs, nor what OpenEvolve gets. Prints ``uptime``'s load average with every figure:
+the machine may be shared.
 
-    python benchmarks/vs_openevolve.py [--candidates 50] [--reps 3] [--venv DIR] [--skip-latency]
+    python benchmarks/vs_openevolve.py [--candidates 50] [--reps 3] [--venv DIR] [--adrs-venv DIR]
+                                       [--skip-latency]
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from tests.llm_server import FakeLLMServer, Reply  # noqa: E402
 
 OPENEVOLVE = "openevolve==0.4.0"
 DEFAULT_VENV = Path(tempfile.gettempdir()) / "adrs-bench-openevolve-0.4.0"
+DEFAULT_ADRS_VENV = Path(tempfile.gettempdir()) / "adrs-bench-adrs"
 
 INITIAL_PROGRAM = '''"""Scale numbers: f(x) should return 4 x (a toy problem to measure the loop itself)."""
 
@@ -171,6 +176,23 @@ def ensure_openevolve(venv: Path) -> Path:
     return venv / "bin" / "openevolve-run"
 
 
+def ensure_adrs(venv: Path) -> Path:
+    """The python of ``venv`` with this checkout installed as a user installs it: the dependencies
+    once, the package itself again on every call (so it is the checkout's code)."""
+    python = venv / "bin" / "python"
+    pip = [str(python), "-m", "pip", "install", "-q"]
+    if not python.exists():
+        print(f"installing adrs and its dependencies into {venv} ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([*pip, str(REPO)], check=True)
+    else:
+        subprocess.run([*pip, "--no-deps", "--force-reinstall", str(REPO)], check=True)
+    return python
+
+
+ADRS_PYTHON = [sys.executable]  # set from --adrs-venv in main()
+
+
 def write_problem(folder: Path, candidates: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "initial_program.py").write_text(INITIAL_PROGRAM)
@@ -212,7 +234,7 @@ def run_adrs(folder: Path, work: Path, candidates: int, workers: int, concurrenc
                                              transport=LLM_TRANSPORT[0]))
         env = dict(os.environ, OPENAI_API_KEY="fake-key", LITELLM_LOCAL_MODEL_COST_MAP="True")
         started = time.perf_counter()
-        process = subprocess.Popen([sys.executable, "-m", "adrs.cli.main", "run", "--openevolve",
+        process = subprocess.Popen([ADRS_PYTHON[0], "-m", "adrs.cli.main", "run", "--openevolve",
                                     str(folder), "--budget", str(candidates), "--config", str(config),
                                     "--runs-dir", str(runs), *OE_CANDIDATE], stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, text=True, env=env, cwd=work)
@@ -326,7 +348,8 @@ def main() -> None:
     parser.add_argument("--candidates", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--venv", type=Path, default=DEFAULT_VENV)
+    parser.add_argument("--venv", type=Path, default=DEFAULT_VENV, help="OpenEvolve's virtualenv")
+    parser.add_argument("--adrs-venv", type=Path, default=DEFAULT_ADRS_VENV, help="adrs's virtualenv")
     parser.add_argument("--latency-candidates", type=int, default=48)  # a multiple of 2, 4 and 16
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--skip-busy", action="store_true")
@@ -341,8 +364,7 @@ def main() -> None:
     from adrs.sandbox import isolation_level
 
     runner = ensure_openevolve(args.venv)
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "adrs")], check=True,
-                   stdout=subprocess.DEVNULL)  # as an installed package is (see the docstring)
+    ADRS_PYTHON[0] = str(ensure_adrs(args.adrs_venv))
     print(f"adrs sandbox isolation: {isolation_level()}, --oe-candidate {args.oe_candidate}, "
           f"llm.transport {args.llm_transport}; OpenEvolve "
           f"0.4.0 evaluates in worker processes without isolation; {args.candidates} candidates, "

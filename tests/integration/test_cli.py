@@ -118,3 +118,16 @@ def test_model_without_key_names_the_variable(tmp_path: Path, monkeypatch) -> No
 def test_browsing_an_empty_runs_dir_says_how_to_start(tmp_path: Path) -> None:
     result = runner.invoke(app, ["best", "--runs-dir", str(tmp_path)])
     assert result.exit_code == 2 and "adrs run" in result.output
+
+
+@pytest.mark.parametrize(("args", "status"), [(["problems"], 0), (["run", "no-such-problem"], 2)])
+def test_the_entry_point_keeps_exit_status_and_atexit_handlers(tmp_path: Path, args: list[str],
+                                                                status: int) -> None:
+    """``main`` freezes what is alive for the interpreter's exit; it must not swallow the status
+    or skip the handlers registered with atexit."""
+    code = ("import atexit, gc, sys\nfrom adrs.cli.main import main\n"
+            "atexit.register(lambda: print('atexit ran, frozen', gc.get_freeze_count() > 0))\n"
+            f"sys.argv = ['adrs', *{args!r}]\nmain()\nprint('not reached')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == status, done.stderr[-2000:]
+    assert "atexit ran, frozen True" in done.stdout and "not reached" not in done.stdout

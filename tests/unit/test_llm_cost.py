@@ -3,12 +3,14 @@ without importing litellm, and agreeing with litellm's own arithmetic)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
 import pytest
 
 from adrs.config import ModelConfig
+from adrs.proposer import model_table
 from adrs.proposer.cost import call_cost, is_priced
 from adrs.proposer.llm import load_litellm
 from adrs.proposer.model_table import context_window, model_info, provider_of
@@ -73,3 +75,30 @@ def test_pricing_does_not_import_litellm():
             "assert call_cost(ModelConfig('openai/gpt-4o-mini'), 1000, 1000) > 0\n"
             "sys.exit('litellm' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+def test_a_model_named_nowhere_in_the_table_is_answered_without_parsing_it() -> None:
+    """A local model's campaign does not pay for parsing 3.4 MB of JSON before its first prompt."""
+    code = ("from adrs.proposer import model_table as t\n"
+            "assert t.model_info('openai/bench-model-17') is None\n"
+            "assert t.context_window('vllm-local') is None\n"
+            "print('parsed before', t._table is not None)\n"
+            "assert t.model_info('openai/gpt-4o-mini') is not None\n"
+            "print('parsed after', t._table is not None)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "parsed before False" in done.stdout and "parsed after True" in done.stdout, done.stderr
+
+
+def test_keys_of_the_table_are_found_by_the_text_search() -> None:
+    """The substring search may only skip the parse for names the table cannot hold: keys of the
+    table (every 20th, and every one with a character outside letters, digits and ``._/:@+-``),
+    bare and under their provider's prefix, are all possibly there."""
+    table, text = model_table._load(), model_table._table_text()
+    assert len(table) > 500
+    unusual = [key for key in table if not re.fullmatch(r"[\w./:@+-]*", key)]
+    for key in [*sorted(table)[::20], *unusual]:
+        entry = table[key]
+        provider = str(entry.get("litellm_provider", ""))
+        assert model_table._may_hold(text, (key,)), key
+        assert model_table._may_hold(text, (f"{provider}/{key}", key)), key
+    assert not model_table._may_hold(text, ("openai/bench-model-17", "bench-model-17"))

@@ -3,6 +3,7 @@ paths, the promotion's wording and liveness."""
 
 from __future__ import annotations
 
+import random
 import socket
 import sys
 from datetime import datetime, timedelta
@@ -39,6 +40,27 @@ def test_redact_follows_the_environment_as_it_changes(monkeypatch):
     assert redact("second-secret-value third-secret-value") == f"{MASK} {MASK}"
     monkeypatch.delenv("ADRS_TEST_TOKEN")
     assert redact("second-secret-value") == "second-secret-value"
+
+
+def test_the_literal_pre_checks_change_no_redaction():
+    """``redact`` and ``strip_host_paths`` run each pattern only where the literal it needs occurs;
+    on random mixes of the shapes they mask, near misses, case and Unicode variants, the result
+    is what the patterns alone give."""
+    from adrs import redact as r
+
+    pieces = ["def f(x):\n", "  return x  # ok\n", "https://u:pw9@host/p ", "https://host/p ",
+              "scheme:/x ", "password=hunter2 ", "PassWord = 'a b' ", "pa\u017f\u017fword=x1 ",
+              "PASSWORD:\n", "sk-ABCDEFGH12 ", "sk-short ", "ask-abcdefghijk ", "AIza" + "a" * 24,
+              " Bearer abcdefghijklmn ", "bearer abcdefghijklmn ", "/tmp/adrs-x/run.py ",
+              "/var/tmp/a/b ", "/private/var/folders/q/file ", "x/tmp/y ", "\u00e9t\u00e9 ", "\t"]
+    rng = random.Random(5)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        masked = r._URL_PASSWORD.sub(lambda m: m["head"] + MASK, text)
+        masked = r._KEY_PASSWORD.sub(lambda m: m["head"] + MASK, masked)
+        assert redact(text) == r._KEY_SHAPES.sub(MASK, masked), text
+        stripped = r._TMP_PATH.sub(lambda m: "<tmp>/" + m.group(0).rsplit("/", 1)[-1], text)
+        assert strip_host_paths(text) == stripped, text
 
 
 def test_prompts_carry_no_host_paths():

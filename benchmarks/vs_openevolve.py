@@ -16,8 +16,11 @@ Two rates per run, each with its median and ratio:
   last proposal request the server saw (steady state; adrs's pre-flight is start-up);
 - the whole run: candidates divided by the time from launch to exit (start-up, pre-flight, loop,
   final report and exit included: what a user waits for; the issue's 28.8/s for OpenEvolve is this).
-For adrs it also prints its driver process's own CPU per candidate (from /proc, between the first
-and the last proposal request: the loop and the host side of the sandboxed jobs, not the jobs).
+Between the first and the last proposal request it also reads, per candidate, the machine's busy
+CPU (/proc/stat: every process and the kernel's threads), the fake LLM server's (this process) and,
+for adrs, its driver process's own (/proc/PID: the loop and the host side of the sandboxed jobs, not
+the jobs): so each tool's own machine CPU per candidate, and for adrs what its sandbox costs. Run
+it on an otherwise idle machine: /proc/stat counts every process.
 Then adrs with 3 s of emulated LLM latency at concurrency 2, 4 and 16 against the ideal
 ``candidates x latency / concurrency`` (timed from the first request, which is adrs's pre-flight
 asking for the model's description, and from the first proposal request), then one pair of runs
@@ -160,6 +163,8 @@ class Run:
     llm_span_s: float  # first LLM request to last reply
     proposal_span_s: float = 0.0  # first request that carries a program (not adrs's pre-flight) to last reply
     driver_cpu_ms: float = 0.0  # adrs: its driver process's own CPU per candidate (the loop, /proc)
+    machine_cpu_ms: float = 0.0  # the machine's busy CPU per candidate in the loop (/proc/stat)
+    server_cpu_ms: float = 0.0  # of which the fake LLM server's (this process, every thread)
 
     @property
     def whole_rate(self) -> float:
@@ -202,7 +207,8 @@ def write_problem(folder: Path, candidates: int) -> None:
 
 def run_openevolve(runner: Path, folder: Path, work: Path, candidates: int, workers: int,
                    delay_s: float = 0.0) -> Run:
-    with FakeLLMServer(responder=reply_for(delay_s), models_route=True) as server:
+    cpu = CPUSampler(reply_for(delay_s))
+    with FakeLLMServer(responder=cpu.respond, models_route=True) as server:
         config = work / "openevolve.yaml"
         config.write_text(OPENEVOLVE_CONFIG.format(candidates=candidates, url=server.url, workers=workers))
         env = dict(os.environ, OPENAI_API_KEY="fake-key")
@@ -217,7 +223,7 @@ def run_openevolve(runner: Path, folder: Path, work: Path, candidates: int, work
     if done.returncode != 0:
         raise RuntimeError(f"openevolve-run failed ({done.returncode}):\n{log[-3000:]}")
     iterations = len(set(re.findall(r"Iteration (\d+)", log))) or len(seen[0])
-    return _run("openevolve", min(iterations, len(seen[0])), *seen, started, wall)
+    return cpu.figures(_run("openevolve", min(iterations, len(seen[0])), *seen, started, wall))
 
 
 OE_CANDIDATE = ["--oe-candidate", "proxy"]  # set from --oe-candidate in main()
@@ -227,7 +233,7 @@ LLM_TRANSPORT = ["auto"]  # set from --llm-transport in main()
 def run_adrs(folder: Path, work: Path, candidates: int, workers: int, concurrency: int = 4,
              delay_s: float = 0.0) -> Run:
     runs = work / "runs"
-    cpu = DriverCPU(reply_for(delay_s))
+    cpu = CPUSampler(reply_for(delay_s))
     with FakeLLMServer(responder=cpu.respond, models_route=True) as server:
         config = work / "adrs.yaml"
         config.write_text(ADRS_CONFIG.format(url=server.url, workers=workers, concurrency=concurrency,
@@ -248,31 +254,49 @@ def run_adrs(folder: Path, work: Path, candidates: int, workers: int, concurrenc
     for path in runs.glob("*/adrs.sqlite"):
         with sqlite3.connect(path) as db:
             stored = db.execute("select count(*) from program where seq >= 1").fetchone()[0]
-    return replace(_run("adrs", min(stored, len(seen[0])), *seen, started, wall),
-                   driver_cpu_ms=cpu.per_proposal_ms())
+    return cpu.figures(_run("adrs", min(stored, len(seen[0])), *seen, started, wall))
 
 
-class DriverCPU:
-    """A responder that reads the adrs process's own CPU time (every thread, not its children: the
-    sandbox servers and jobs) from /proc when each proposal request arrives."""
+class CPUSampler:
+    """A responder that, when each proposal request arrives, reads the machine's busy CPU time
+    (/proc/stat: every process and the kernel's own threads, e.g. namespace teardown), this
+    process's (the fake LLM server's threads) and, once ``pid`` is set, that process's own (the adrs
+    driver: every thread, not its children, the sandbox servers and jobs)."""
 
     def __init__(self, respond) -> None:  # noqa: ANN001
-        self.inner, self.pid, self.samples = respond, 0, []
+        self.inner, self.pid = respond, 0
+        self.samples: list[tuple[float, float, float]] = []  # (machine, server, driver) CPU seconds
 
     def respond(self, body: dict) -> Reply:
-        if self.pid and _asks_for_program(body):
-            try:
-                fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-                self.samples.append((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
-            except OSError:
-                pass
+        if _asks_for_program(body):
+            self.samples.append((_machine_busy_s(), time.process_time(), self._driver_s()))
         return self.inner(body)
 
-    def per_proposal_ms(self) -> float:
-        """CPU ms per proposal between the first and the last proposal request."""
-        if len(self.samples) < 2:
+    def _driver_s(self) -> float:
+        if not self.pid:
             return 0.0
-        return 1000 * (self.samples[-1] - self.samples[0]) / (len(self.samples) - 1)
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def figures(self, run: Run) -> Run:
+        """``run`` with CPU milliseconds per proposal between the first and the last proposal request."""
+        if len(self.samples) < 2:
+            return run
+        (machine0, server0, driver0), (machine1, server1, driver1) = self.samples[0], self.samples[-1]
+        per = 1000 / (len(self.samples) - 1)
+        return replace(run, machine_cpu_ms=per * (machine1 - machine0),
+                       server_cpu_ms=per * (server1 - server0),
+                       driver_cpu_ms=per * (driver1 - driver0) if self.pid else 0.0)
+
+
+def _machine_busy_s() -> float:
+    """Busy CPU seconds of the whole machine since boot (every field of /proc/stat's cpu line but
+    idle and iowait)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def _asks_for_program(body: dict) -> bool:
@@ -307,10 +331,12 @@ def compare(runner: Path, candidates: int, workers: int, reps: int, label: str) 
                 run = (run_adrs(folder, work, candidates, workers) if tool == "adrs"
                        else run_openevolve(runner, folder, work, candidates, workers))
             runs[tool].append(run)
-            driver = f", driver CPU {run.driver_cpu_ms:.1f} ms per candidate" if run.driver_cpu_ms else ""
+            driver = f", adrs driver process {run.driver_cpu_ms:.1f} ms" if run.driver_cpu_ms else ""
             print(f"  {label} rep {rep + 1} {tool:<10} {run.candidates} candidates, loop {run.rate:6.1f}/s, "
                   f"whole run {run.whole_rate:5.1f}/s; first LLM request after {run.startup_s:.2f} s, exit "
-                  f"after {run.wall_s:.2f} s{driver}  ({load()})", flush=True)
+                  f"after {run.wall_s:.2f} s; machine CPU per candidate in the loop "
+                  f"{run.machine_cpu_ms:.1f} ms, fake LLM server {run.server_cpu_ms:.1f} ms{driver}  "
+                  f"({load()})", flush=True)
 
     def median(tool: str, figure: str) -> float:
         return statistics.median(getattr(r, figure) for r in runs[tool])
@@ -322,9 +348,15 @@ def compare(runner: Path, candidates: int, workers: int, reps: int, label: str) 
           f"whole run: adrs {whole_a:.1f}/s, OpenEvolve {whole_o:.1f}/s, ratio {whole_a / whole_o:.2f}x; "
           f"start-up to the first LLM request: adrs {median('adrs', 'startup_s'):.2f} s, OpenEvolve "
           f"{median('openevolve', 'startup_s'):.2f} s; exit: adrs {median('adrs', 'wall_s'):.2f} s, "
-          f"OpenEvolve {median('openevolve', 'wall_s'):.2f} s; adrs driver CPU per candidate "
-          f"{median('adrs', 'driver_cpu_ms'):.1f} ms, OpenEvolve's whole loop "
+          f"OpenEvolve {median('openevolve', 'wall_s'):.2f} s; OpenEvolve's whole loop "
           f"{1000 / loop_o:.1f} ms of wall time per candidate  ({load()})", flush=True)
+    own_a = [r.machine_cpu_ms - r.server_cpu_ms for r in runs["adrs"]]
+    own_o = [r.machine_cpu_ms - r.server_cpu_ms for r in runs["openevolve"]]
+    sandbox = [r.machine_cpu_ms - r.server_cpu_ms - r.driver_cpu_ms for r in runs["adrs"]]
+    print(f"{label}: medians, machine CPU per candidate in the loop without the fake LLM server's: "
+          f"adrs {statistics.median(own_a):.1f} ms (driver process {median('adrs', 'driver_cpu_ms'):.1f} ms, "
+          f"sandbox servers, jobs and the kernel's work for them {statistics.median(sandbox):.1f} ms), "
+          f"OpenEvolve {statistics.median(own_o):.1f} ms (its processes and the kernel's work)", flush=True)
     return loop_a / loop_o
 
 

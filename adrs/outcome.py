@@ -61,7 +61,7 @@ class Outcome:
     @property
     def note(self) -> str:
         note = self.proposal.note if self.proposal else ""
-        if self.plan.mate is not None:
+        if self.plan.mate is not None:  # also stored as program.mate_id; the note is for people
             note = "; ".join(filter(None, [f"crossover with program #{self.plan.mate.id}", note]))
         return note
 

@@ -62,7 +62,8 @@ def build_run(runs_dir: Path, run_id: str = "toy-ui", *, url: str | None = None,
                              prompt="system: " + HOSTILE_TEXT, model=HOSTILE[0], kind="rewrite")
         ids["mate"] = add(seq + 2, seed, 0.9, SEED.replace("x * 0.5", "x * 0.9 + 0.1"))
         ids["crossover"] = add(seq + 3, ids["hostile"], 0.5, SEED.replace("x * 0.5", "x + 0.5"),
-                               kind="crossover", note=f"crossover with program #{ids['mate']}")
+                               kind="crossover", note=f"crossover with program #{ids['mate']}",
+                               mate_id=ids["mate"])
         ids["grandchild"] = add(seq + 4, ids["crossover"], 0.2, SEED.replace("x * 0.5", "x + 1.8"),
                                 kind="diff")
         for k, (model, error) in enumerate([("openai/fake-model", ""), (HOSTILE[0], HOSTILE[1])]):

@@ -155,7 +155,8 @@ def show(
     with _open_run(runs_dir, db, run_id) as (reader, run):
         p = rd.get_program(reader, program_id, run.id)
     console.print(f"[bold]program #{p.id}[/] run {run.id} candidate {p.seq} island {p.island} "
-                  f"generation {p.generation} parent {p.parent_id or '—'}")
+                  f"generation {p.generation} parent {p.parent_id or '—'}"
+                  + (f", crossover with #{p.mate_id}" if p.mate_id is not None else ""))
     console.print(f"kind {p.kind}  proposer {p.proposer}{' ' + p.model if p.model else ''}  "
                   f"status {p.status}  score {fmt_score(p.score)}  "
                   f"eval {p.eval_s:.2f}s (candidate {p.runtime_s:.3f}s)"

@@ -4,7 +4,7 @@ Migrations live in ``adrs/db/migrations/versions`` (0001 is the schema as it was
 so databases made by earlier adrs versions upgrade in place). Campaign drivers call ``upgrade``
 when they open a database; ``adrs db upgrade`` does it by hand. A database already at ``HEAD`` is
 recognised with one query, without importing Alembic. An empty database is built from the models
-(``adrs.db.models``) and stamped ``HEAD`` in one transaction, without Alembic (whose import and three
+(``adrs.db.models``) and stamped ``HEAD`` in one transaction, without Alembic (whose import and
 migrations cost about 0.15 s of every new run's start); a test checks that the migrations build
 exactly the models' schema, so both roads lead to the same database. On PostgreSQL an advisory
 lock makes drivers that start at the same moment migrate one after the other. Browsing commands never migrate.
@@ -17,7 +17,7 @@ from typing import Any
 
 from adrs.errors import DatabaseError
 
-HEAD = "0003_evaluation_node"  # the newest revision (tests check it against the scripts)
+HEAD = "0004_program_mate"  # the newest revision (tests check it against the scripts)
 BASELINE = "0001_baseline"
 MIGRATIONS = Path(__file__).with_name("migrations")
 _PG_LOCK_KEY = 0x61647273  # "adrs": serializes migrations of one PostgreSQL database

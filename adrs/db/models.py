@@ -1,4 +1,5 @@
-"""Typed SQLAlchemy 2.0 models: Run, Program (lineage by parent_id), Evaluation, LLMCall.
+"""Typed SQLAlchemy 2.0 models: Run, Program (lineage by parent_id; a crossover's second parent in
+mate_id), Evaluation, LLMCall.
 
 A Program row is one proposed candidate after evaluation (or after a failed patch): its code, the
 diff from its parent, status, score, metrics and feedback, and the prompt that produced it.
@@ -77,9 +78,12 @@ class Program(Base):
     runtime_s: Mapped[float] = mapped_column(default=0.0)  # inside the candidate's calls only
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     node: Mapped[str | None] = mapped_column(String(200))  # the Ray node that evaluated it (last: 0003)
+    # A crossover's second parent (0004). Not indexed: no query selects programs by their mate
+    # (children, child counts and the lineage tree follow parent_id); it is read off the child's row.
+    mate_id: Mapped[int | None] = mapped_column(ForeignKey("program.id"))
 
     run: Mapped[Run] = relationship(back_populates="programs")
-    parent: Mapped[Program | None] = relationship(remote_side=[id])
+    parent: Mapped[Program | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
 
 
 class Evaluation(Base):

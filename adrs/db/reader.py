@@ -11,6 +11,7 @@ Also resolves where a run's database lives.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,6 +35,7 @@ class Reader:
         self.url = url
         self._sqlite: sqlite3.Connection | None = None
         self._engine: Any = None
+        self._columns: dict[str, frozenset[str]] = {}
         if url.startswith(SQLITE_PREFIX) and "?" not in url and not core:
             path = Path(url[len(SQLITE_PREFIX):])
             if not path.is_file():
@@ -71,6 +73,18 @@ class Reader:
             return self._core(sql, params, lambda result: [tuple(r) for r in result])
         except sqlite3.Error as err:
             raise DatabaseError(f"cannot read {self.url!r}: {err}") from err
+
+    def columns(self, table: str) -> frozenset[str]:
+        """The names of ``table``'s columns (a database not yet upgraded lacks the newer ones)."""
+        if table not in self._columns:
+            sql = f"SELECT * FROM {table} WHERE 1 = 0"
+            try:
+                names = [c[0] for c in self._sqlite.execute(sql).description] \
+                    if self._sqlite is not None else self._core(sql, {}, lambda r: list(r.keys()))
+            except sqlite3.Error as err:
+                raise DatabaseError(f"cannot read {self.url!r}: {err}") from err
+            self._columns[table] = frozenset(names)
+        return self._columns[table]
 
     def _core(self, sql: str, params: dict[str, Any], collect: Any) -> Any:
         """``collect(result)`` of ``sql`` through SQLAlchemy Core (non-SQLite URLs); errors masked."""
@@ -152,6 +166,7 @@ class ProgramRecord:
     eval_s: float
     runtime_s: float
     node: str | None = None  # the Ray node that evaluated it (None in databases before 0003)
+    mate_id: int | None = None  # a crossover's second parent (before 0004: read from the note)
 
 
 @dataclass(frozen=True)
@@ -211,13 +226,27 @@ def locate_run(runs_dir: Path, db_url: str | None, run_id: str | None) -> tuple[
 
 
 _PROGRAM_COLUMNS = "*"  # every column: a database not yet upgraded may lack newer ones (node)
+_MATE_NOTE = re.compile(r"crossover with program #(\d+)")  # how the driver's notes begin
+
+
+def mate_in_note(note: str | None) -> int | None:
+    """The second parent a crossover's note names. Databases before schema 0004 have no mate_id
+    column, only the note, and browsing never migrates: they are read as they are."""
+    found = _MATE_NOTE.match(note or "")
+    return int(found.group(1)) if found else None
+
+
+def _program(row: dict[str, Any]) -> ProgramRecord:
+    if "mate_id" not in row:  # a database before 0004
+        row = {**row, "mate_id": mate_in_note(row["note"])}
+    return _record(ProgramRecord, row, ("metrics",))
 
 
 def get_program(reader: Reader, program_id: int, run_id: str | None = None) -> ProgramRecord:
     found = reader.rows(f"SELECT {_PROGRAM_COLUMNS} FROM program WHERE id = :id", id=program_id)
     if not found or (run_id is not None and found[0]["run_id"] != run_id):
         raise DatabaseError(f"no program {program_id}" + (f" in run {run_id}" if run_id else ""))
-    return _record(ProgramRecord, found[0], ("metrics",))
+    return _program(found[0])
 
 
 def best_program(reader: Reader, run: RunRecord) -> ProgramRecord | None:
@@ -235,7 +264,7 @@ def programs(reader: Reader, run_id: str, status: str | None = None) -> list[Pro
     where = " AND status = :status" if status else ""
     found = reader.rows(f"SELECT {_PROGRAM_COLUMNS} FROM program WHERE run_id = :run{where} "
                         f"ORDER BY seq", run=run_id, status=status)
-    return [_record(ProgramRecord, row, ("metrics",)) for row in found]
+    return [_program(row) for row in found]
 
 
 def top_programs(reader: Reader, run: RunRecord, k: int) -> list[ProgramRecord]:
@@ -243,14 +272,14 @@ def top_programs(reader: Reader, run: RunRecord, k: int) -> list[ProgramRecord]:
     order = "ASC" if run.direction == "minimize" else "DESC"
     found = reader.rows(f"SELECT {_PROGRAM_COLUMNS} FROM program WHERE run_id = :run AND status = 'ok' "
                         f"ORDER BY score {order}, seq LIMIT :k", run=run.id, k=k)
-    return [_record(ProgramRecord, row, ("metrics",)) for row in found]
+    return [_program(row) for row in found]
 
 
 def program_at(reader: Reader, run_id: str, seq: int) -> ProgramRecord | None:
     """Candidate ``seq`` of a run (0: the seed), if stored."""
     found = reader.rows(f"SELECT {_PROGRAM_COLUMNS} FROM program WHERE run_id = :run AND seq = :seq",
                         run=run_id, seq=seq)
-    return _record(ProgramRecord, found[0], ("metrics",)) if found else None
+    return _program(found[0]) if found else None
 
 
 def lineage(reader: Reader, program_id: int) -> list[ProgramRecord]:

@@ -209,7 +209,8 @@ def program_values(run_id: str, outcome: Outcome) -> dict[str, Any]:
         proposer=proposal.proposer if proposal else "seed",
         model=proposal.model if proposal else None, note=outcome.note,
         prompt=proposal.prompt if proposal else "", propose_s=outcome.propose_s,
-        eval_s=outcome.eval_s, runtime_s=result.runtime_s, node=result.node or None)
+        eval_s=outcome.eval_s, runtime_s=result.runtime_s, node=result.node or None,
+        mate_id=plan.mate.id if plan.mate else None)
 
 
 def llm_call_values(run_id: str, outcome: Outcome) -> list[dict[str, Any]]:

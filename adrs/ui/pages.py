@@ -217,7 +217,7 @@ def program_page(app: App, request: Request, run_id: str, program_id: str) -> Re
     with app.catalog.run(run_id) as (reader, run):
         program = _program(reader, run, program_id)
         parent = q.program_or_none(reader, program.parent_id, run.id)
-        mate = q.program_or_none(reader, q.mate_id(program), run.id)
+        mate = q.program_or_none(reader, program.mate_id, run.id)
         calls = q.llm_calls(reader, run.id, program.seq)
         evaluations = q.program_evaluations(reader, program.id)
         kids, kid_total = q.children(reader, run, program.id, limit=10)

@@ -7,7 +7,6 @@ bounded: lineage is read one page of children at a time and ancestry by light co
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +14,6 @@ from adrs.db import reader as rd
 from adrs.db.reader import ProgramRecord, Reader, RunRecord
 
 NODE_COLUMNS = "id, seq, parent_id, island, generation, kind, status, score, note, model"
-_MATE = re.compile(r"crossover with program #(\d+)")
 
 
 @dataclass(frozen=True)
@@ -128,15 +126,28 @@ def _nodes(reader: Reader, ids: list[int], extra: str = "") -> list[dict[str, An
     if not ids:
         return []
     clause, params = _in_clause("i", ids)
-    by_id = {r["id"]: r for r in reader.rows(
-        f"SELECT {NODE_COLUMNS}{extra} FROM program WHERE id IN ({clause})", **params)}
+    by_id = {r["id"]: r for r in _node_rows(
+        reader, f"SELECT {_node_columns(reader)}{extra} FROM program WHERE id IN ({clause})", params)}
     return [by_id[i] for i in ids]
 
 
 def node(reader: Reader, run_id: str, program_id: int) -> dict[str, Any] | None:
-    found = reader.rows(f"SELECT {NODE_COLUMNS} FROM program WHERE id = :id AND run_id = :run",
-                        id=program_id, run=run_id)
+    found = _node_rows(reader, f"SELECT {_node_columns(reader)} FROM program WHERE id = :id AND "
+                               f"run_id = :run", {"id": program_id, "run": run_id})
     return found[0] if found else None
+
+
+def _node_columns(reader: Reader) -> str:
+    """NODE_COLUMNS and the crossover's second parent, where the database has that column."""
+    return NODE_COLUMNS + (", mate_id" if "mate_id" in reader.columns("program") else "")
+
+
+def _node_rows(reader: Reader, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = reader.rows(sql, **params)
+    for row in rows:
+        if "mate_id" not in row:  # a database before schema 0004
+            row["mate_id"] = rd.mate_in_note(row["note"])
+    return rows
 
 
 def ancestry(reader: Reader, run_id: str, program_id: int) -> list[dict[str, Any]]:
@@ -152,12 +163,6 @@ def ancestry(reader: Reader, run_id: str, program_id: int) -> list[dict[str, Any
         chain.append(row)
         next_id = row["parent_id"]
     return with_child_counts(reader, chain[::-1])
-
-
-def mate_id(program: ProgramRecord) -> int | None:
-    """The second parent of a crossover (recorded in the program's note)."""
-    found = _MATE.search(program.note or "")
-    return int(found.group(1)) if found else None
 
 
 def program_or_none(reader: Reader, program_id: int | None, run_id: str) -> ProgramRecord | None:

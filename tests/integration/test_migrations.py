@@ -10,6 +10,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,80 @@ def test_a_schema_newer_than_this_adrs_is_refused(tmp_path: Path) -> None:
     connection.close()
     with pytest.raises(DatabaseError, match="newer than this adrs knows"):
         open_engine(f"sqlite:///{path}")
+
+
+# Programs of a database at 0003 (before program.mate_id): (id, run, seq, parent, note); only a
+# note that begins with the driver's "crossover with program #N", N of the same run, names a mate.
+NOTES = [
+    (1, "r1", 0, None, ""),
+    (2, "r1", 1, 1, "const 0.5 -> 0.7 in guess()"),
+    (3, "r1", 2, 1, "crossover with program #2; op * -> - in guess()"),
+    (4, "r1", 3, 2, "crossover with program #9"),  # a program of another run
+    (5, "r1", 4, 2, "crossover with program #999"),  # no such program
+    (6, "r1", 5, 3, "function guess() from #2 in guess()"),  # the mutator's graft, not a mate
+    (7, "r1", 6, 3, "the model says: crossover with program #2"),  # not the driver's words
+    (8, "r2", 0, None, ""),
+    (9, "r2", 1, 8, "crossover with program #8"),
+]
+MATES = [(1, None), (2, None), (3, 2), (4, None), (5, None), (6, None), (7, None), (8, None), (9, 8)]
+
+
+def alembic_to(url: str, target: str, command_name: str = "upgrade") -> None:
+    """Run ``alembic upgrade/downgrade target`` on ``url`` as the ``alembic`` command connects
+    (SQLite: without adrs's PRAGMA foreign_keys)."""
+    from alembic import command
+
+    engine = create_engine(normalize_url(url))
+    with engine.begin() as connection:
+        getattr(command, command_name)(migrate.alembic_config(connection), target)
+    engine.dispose()
+
+
+def database_at_0003(url: str) -> None:
+    """Migrate an empty database to 0003 and store the NOTES programs in it."""
+    from sqlalchemy import MetaData
+
+    alembic_to(url, "0003_evaluation_node")
+    engine = create_engine(normalize_url(url))
+    with engine.begin() as connection:
+        tables = MetaData()
+        tables.reflect(connection)
+        run, program = tables.tables["run"], tables.tables["program"]
+        connection.execute(run.insert(), [
+            dict(id=r, problem="toy", problem_root="/x", config={}, objective="error",
+                 direction="minimize", seed=0, proposer="openai/fake", isolation="", status="finished",
+                 stop_reason="", elapsed_s=1.0, created_at=datetime(2026, 1, 1),
+                 updated_at=datetime(2026, 1, 1)) for r in ("r1", "r2")])
+        connection.execute(program.insert(), [
+            dict(id=i, run_id=r, seq=seq, parent_id=parent, island=0, generation=0 if parent is None else 1,
+                 kind="crossover" if note.startswith("crossover") else "diff", code=f"# {i}", diff="",
+                 status="ok", score=float(i), metrics={}, private_metrics={}, feedback="", proposer="llm",
+                 model=None, note=note, prompt="", propose_s=0.0, eval_s=0.0, runtime_s=0.0,
+                 created_at=datetime(2026, 1, 1)) for i, r, seq, parent, note in NOTES])
+    engine.dispose()
+
+
+def test_upgrading_to_0004_fills_mate_id_from_crossover_notes(dialect, server, tmp_path: Path) -> None:
+    from adrs.db import reader as rd
+    from adrs.db.store import open_engine
+    from adrs.ui import queries as q
+
+    url = fresh_url(dialect, server, tmp_path, "notes")
+    database_at_0003(url)
+    with rd.open_reader(url) as reader:  # browsing never migrates: the note stands in
+        assert "mate_id" not in reader.columns("program")
+        assert rd.get_program(reader, 3).mate_id == 2 and rd.get_program(reader, 2).mate_id is None
+        assert q.node(reader, "r1", 3)["mate_id"] == 2
+    open_engine(url).dispose()  # what a resumed campaign does (SQLite: with PRAGMA foreign_keys=ON)
+    assert stored(url, "SELECT id, mate_id FROM program ORDER BY id") == MATES
+    assert stored(url, "SELECT id, note FROM program ORDER BY id") == [(n[0], n[4]) for n in NOTES]
+    with rd.open_reader(url) as reader:
+        assert "mate_id" in reader.columns("program") and rd.get_program(reader, 9).mate_id == 8
+        assert [n["mate_id"] for n in q.ancestry(reader, "r1", 3)] == [None, 2]
+    alembic_to(url, "0003_evaluation_node", "downgrade")
+    plain = fresh_url(dialect, server, tmp_path, "plain")
+    alembic_to(plain, "0003_evaluation_node")
+    assert schema_of(url) == schema_of(plain)  # the downgrade leaves 0003's schema exactly
+    assert stored(url, "SELECT id, note FROM program ORDER BY id") == [(n[0], n[4]) for n in NOTES]
+    open_engine(url).dispose()  # and up again: the same mates
+    assert stored(url, "SELECT id, mate_id FROM program ORDER BY id") == MATES

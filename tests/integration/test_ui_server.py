@@ -128,6 +128,7 @@ def test_json_endpoints_and_lineage_pagination(server, runs) -> None:
     assert last["nodes"][0]["status"] == "error"  # failed programs last
     chain = json.loads(get(server, f"/api/run/{RUN}/ancestry/{ids['grandchild']}")[2])["chain"]
     assert [n["id"] for n in chain] == [ids["seed"], ids["hostile"], ids["crossover"], ids["grandchild"]]
+    assert [n["mate_id"] for n in chain] == [None, None, ids["mate"], None]  # lineage.js links it
 
 
 @pytest.mark.parametrize(("path", "status"), [

@@ -1,6 +1,7 @@
 """RunStore.add_outcome writes with SQLAlchemy Core and reads nothing back: the view it returns must
-equal the stored row read back, the row (and its LLM calls, and the run's elapsed time) must be
-committed before it returns, on SQLite and on a real PostgreSQL server."""
+equal the stored row read back, the row (and its LLM calls, and the run's elapsed time, and a
+crossover's second parent) must be committed before it returns, on SQLite and on a real PostgreSQL
+server."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adrs.db import store
-from adrs.db.models import LLMCall, Run
+from adrs.db.models import LLMCall, Program, Run
 from adrs.evaluation import EvalResult
 from adrs.outcome import Failure, Outcome
 from adrs.plan import Plan
@@ -73,10 +74,20 @@ def check_store(url: str) -> None:
         with Session(engine) as other:  # committed: another connection sees it at once
             assert [v.seq for v in store.program_views(other, run_id)] == list(range(i + 1))
             assert other.get(Run, run_id).elapsed_s == 10.0 + i
+    crossover = Outcome(Plan(6, 1, "crossover", views[1], mate=views[4]), None,
+                        Candidate(code="def f(x):\n    return x + 1\n", parent_id=views[1].id),
+                        EvalResult(Status.OK, 1.5))
+    views.append(runs.add_outcome(crossover, elapsed_s=20.0))
     runs.close()
     with Session(engine) as session:
         stored = store.program_views(session, run_id)
         calls = list(session.scalars(select(LLMCall).where(LLMCall.run_id == run_id)))
+        mates = session.execute(select(Program.seq, Program.parent_id, Program.mate_id, Program.note)
+                                .where(Program.run_id == run_id).order_by(Program.seq)).all()
+    # the second parent in its column; the note still names it, for people
+    assert [tuple(m) for m in mates] == [(0, None, None, "")] + [(i, views[0].id, None, "")
+                                                                  for i in range(1, 6)] \
+        + [(6, views[1].id, views[4].id, f"crossover with program #{views[4].id}")]
     assert [comparable(v) for v in views] == [comparable(v) for v in stored]
     assert views[1].generation == 1 and views[0].generation == 0
     assert views[1].parent_id == views[0].id and views[0].parent_id is None
@@ -92,7 +103,7 @@ def test_add_outcome_view_equals_the_committed_row_sqlite(tmp_path: Path) -> Non
     path = tmp_path / "adrs.sqlite"
     check_store(f"sqlite:///{path}")
     with sqlite3.connect(path) as raw:  # a plain reader of the file, as the browsing commands are
-        assert raw.execute("SELECT count(*) FROM program").fetchone() == (6,)
+        assert raw.execute("SELECT count(*) FROM program").fetchone() == (7,)
         assert raw.execute("SELECT score FROM program WHERE seq = 4").fetchone() == (None,)
 
 

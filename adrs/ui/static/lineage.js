@@ -60,12 +60,11 @@
     link.textContent = `#${n.id}`;
     row.appendChild(link);
     row.appendChild(span(`mark st-${n.status}`, MARKS[n.status] || "✗", n.status));
-    const mate = /crossover with program #(\d+)/.exec(n.note || "");
-    if (mate) {  // the second parent of a crossover
+    if (Number.isInteger(n.mate_id)) {  // the second parent of a crossover
       const second = document.createElement("a");
       second.className = "mate-link";
-      second.href = `${page}/program/${mate[1]}`;
-      second.textContent = `× #${mate[1]}`;
+      second.href = `${page}/program/${n.mate_id}`;
+      second.textContent = `× #${n.mate_id}`;
       second.title = "second parent (crossover)";
       row.appendChild(second);
     }

@@ -25,7 +25,6 @@ app.add_typer(controls.app)
 app.add_typer(db.app, name="db")
 
 
-
 def main() -> None:
     """Run the command named on the command line, then leave the interpreter's exit to atexit
     handlers and thread joins only: the objects alive at that point are frozen (``gc.freeze``), so

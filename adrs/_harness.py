@@ -29,6 +29,7 @@ import _thread
 import faulthandler
 import fcntl
 import json
+import math
 import os
 import resource
 import signal
@@ -584,9 +585,7 @@ def raw_arrays(payload: bytes) -> list:
     offset, pairs = 4 + size, []
     for name, dtype, shape in json.loads(payload[4:offset]):
         dtype = np.dtype(dtype)
-        count = 1
-        for n in shape:
-            count *= int(n)
+        count = math.prod(int(n) for n in shape)
         if count * dtype.itemsize:
             value = np.frombuffer(payload, dtype, count, offset).reshape(shape).copy()
         else:

@@ -168,11 +168,8 @@ class FakeLLMServer:
         self.stop()
 
     def _begin(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> Reply:
+        self._record(path, body, headers)
         with self._lock:
-            self.requests.append(body)
-            self.arrived_at.append(time.perf_counter())
-            self.paths.append(path)
-            self.headers.append(headers)
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
             if self._replies:
@@ -187,7 +184,7 @@ class FakeLLMServer:
             self.replied_at.append(time.perf_counter())
 
     def _record(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> None:
-        """A request answered without a scripted reply (a model description)."""
+        """A request as it arrived (every route, refused ones too)."""
         with self._lock:
             self.requests.append(body)
             self.arrived_at.append(time.perf_counter())
@@ -235,10 +232,7 @@ def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
             protocol = "anthropic" if path in ANTHROPIC_PATHS else "openai"
             refusal = _refusal(server, body, headers)
             if refusal is not None:
-                with server._lock:
-                    server.requests.append(body)
-                    server.paths.append(path)
-                    server.headers.append(headers)
+                server._record(path, body, headers)
                 self._refuse(refusal)
                 return
             try:
